@@ -1,0 +1,41 @@
+// What every command shares: the global options (--config, --db), the configuration with its
+// environment overrides, the choice of store (SPEC.md §7 precedence) and the master key.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/config.h"
+#include "core/crypto_box.h"
+#include "core/result.h"
+#include "store/store.h"
+
+namespace authgate::cli {
+
+struct GlobalOptions {
+  std::string config_file;
+  std::string db;
+};
+
+// Everything a command needs to act on the store.
+struct Context {
+  Config config;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<CryptoBox> box;
+};
+
+Result<Config> LoadConfig(const GlobalOptions& options);
+// --db, else AUTHGATE_DB, else AUTHGATE_STORAGE_URL / the file's storage.url, else the default.
+std::string StorageUrl(const GlobalOptions& options, const Config& config);
+// Reads the master key; creates it (0600, in a 0700 directory) when absent and `create` is set.
+Result<SecretBytes> LoadMasterKey(const std::string& path, bool create);
+// Config + store + master key (created when absent).
+Result<Context> OpenContext(const GlobalOptions& options);
+
+// Prints "authgate: <message>" on stderr and returns the exit code 1.
+int Fail(const std::string& message);
+
+// Usernames accepted by `user add`: 1–64 characters of [A-Za-z0-9._@+-].
+bool ValidUsername(const std::string& name);
+
+}  // namespace authgate::cli

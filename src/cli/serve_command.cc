@@ -1,0 +1,155 @@
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+
+#include <atomic>
+#include <boost/asio/signal_set.hpp>
+#include <condition_variable>
+#include <thread>
+
+#include "cli/commands.h"
+#include "core/clock.h"
+#include "http/server.h"
+#include "service/auth_service.h"
+
+namespace authgate::cli {
+namespace {
+
+size_t OrCores(int64_t configured) {
+  if (configured > 0) return static_cast<size_t>(configured);
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+// Lets the server hold many connections (bounded by ServerLimits) without running out of fds.
+void RaiseFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+// Polls the store's change log (cache invalidation across processes) and prunes now and then.
+class ChangeFollower {
+ public:
+  ChangeFollower(AuthService& service, Store& store, const Clock& clock)
+      : thread_([this, &service, &store, &clock] {
+          int64_t last_prune = 0;
+          std::unique_lock<std::mutex> lock(mutex_);
+          while (!stop_) {
+            lock.unlock();
+            if (!service.FollowChanges()) spdlog::warn("store: cannot read the change log");
+            int64_t now = clock.NowSeconds();
+            if (now - last_prune >= 60) {
+              if (!store.Prune(now)) spdlog::warn("store: prune failed");
+              last_prune = now;
+            }
+            lock.lock();
+            wake_.wait_for(lock, std::chrono::milliseconds(20), [this] { return stop_; });
+          }
+        }) {}
+  ~ChangeFollower() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+int Serve(const GlobalOptions& options, const std::string& listen_override) {
+  Result<Context> context = OpenContext(options);
+  if (!context) return Fail(context.error());
+  Config& config = context->config;
+  std::string listen = listen_override.empty() ? config.server.listen : listen_override;
+  std::string host;
+  uint16_t port = 0;
+  if (!SplitHostPort(listen, &host, &port)) return Fail("--listen must be HOST:PORT, got '" + listen + "'");
+  if (!config.server.tls_cert_file.empty() || !config.server.tls_key_file.empty()) {
+    return Fail("server.tls_cert_file/tls_key_file: native TLS is not available in this version; "
+                "terminate TLS in a reverse proxy");
+  }
+  auto logger = spdlog::stderr_color_mt("authgate");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(config.log.level));
+  Result<std::unique_ptr<AuditLog>> audit = AuditLog::Open(config.log.audit_file);
+  if (!audit) return Fail(audit.error());
+
+  SystemClock clock;
+  ServiceSettings settings;
+  settings.lockout = {static_cast<int>(config.lockout.max_failed_attempts),
+                      config.lockout.duration_s};
+  settings.password = {static_cast<uint32_t>(config.password.memory_kib),
+                       static_cast<uint32_t>(config.password.iterations),
+                       static_cast<uint32_t>(config.password.parallelism)};
+  ParseJwtAlg(config.tokens.alg, &settings.jwt.alg);
+  settings.jwt.issuer = config.tokens.issuer;
+  settings.jwt.audience = config.tokens.audience;
+  settings.jwt.leeway_s = config.tokens.leeway_s;
+  settings.access_ttl_s = config.tokens.access_ttl_s;
+  settings.refresh_ttl_s = config.tokens.refresh_ttl_s;
+  settings.skew_steps = static_cast<int>(config.otp.skew_steps);
+
+  Store& store = *context->store;
+  KeyRing keys(store, *context->box, settings.jwt.alg, settings.access_ttl_s);
+  Status ensured = keys.EnsureSigningKey(clock.NowSeconds());
+  if (!ensured) return Fail(ensured.error());
+  StateCache cache;
+  Metrics metrics;
+  AuthService service(store, *context->box, keys, cache, metrics, **audit, clock, settings);
+  if (!service.FollowChanges()) return Fail("store: cannot read the change log");
+
+  WorkerPool hash_pool(OrCores(config.server.hash_workers),
+                       static_cast<size_t>(config.server.hash_queue_max));
+  WorkerPool store_pool(4, 1024);
+  HandlerDeps deps{service,
+                   hash_pool,
+                   store_pool,
+                   metrics,
+                   keys,
+                   store,
+                   clock,
+                   {config.ratelimit.per_address_per_s, static_cast<double>(config.ratelimit.burst)},
+                   config.ratelimit.trusted_proxies};
+  ApiHandler handler(deps);
+  ServerLimits limits;
+  limits.max_body_bytes = static_cast<size_t>(config.server.max_body_bytes);
+  RaiseFileLimit();
+  HttpServer server(handler, limits);
+  Result<uint16_t> bound = server.Listen(host, port);
+  if (!bound) return Fail(bound.error());
+
+  ::signal(SIGPIPE, SIG_IGN);
+  boost::asio::signal_set signals(server.io_context(), SIGINT, SIGTERM);
+  signals.async_wait([&server](const boost::system::error_code& ec, int signal_number) {
+    if (ec) return;
+    spdlog::info("signal {}: draining in-flight requests", signal_number);
+    server.Drain();
+  });
+  ChangeFollower follower(service, store, clock);
+  size_t threads = OrCores(config.server.threads);
+  spdlog::info("authgate listening on http://{}:{} ({} I/O threads, {} hash workers, {} tokens)",
+               host, *bound, threads, hash_pool.threads(), config.tokens.alg);
+  server.Run(threads);
+  spdlog::info("authgate stopped");
+  return 0;
+}
+
+}  // namespace
+
+void RegisterServe(CLI::App& app, const GlobalOptions& options, int* exit_code) {
+  auto listen = std::make_shared<std::string>();
+  CLI::App* serve = app.add_subcommand("serve", "run the HTTP server");
+  serve->add_option("--listen", *listen, "HOST:PORT to listen on (default server.listen)");
+  serve->callback([&options, listen, exit_code] { *exit_code = Serve(options, *listen); });
+}
+
+}  // namespace authgate::cli

@@ -1,0 +1,312 @@
+#include <qrencode.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "core/clock.h"
+#include "core/encoding.h"
+#include "core/password.h"
+#include "core/random.h"
+#include "service/auth_service.h"
+
+namespace authgate::cli {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kGeneratedPasswordLength = 20;
+constexpr size_t kTotpSecretBytes = 20;  // 160 bits, as RFC 4226 recommends
+constexpr size_t kMaxPasswordBytes = 1024;
+
+PasswordParams ParamsOf(const Config& config) {
+  return {static_cast<uint32_t>(config.password.memory_kib),
+          static_cast<uint32_t>(config.password.iterations),
+          static_cast<uint32_t>(config.password.parallelism)};
+}
+
+Result<std::string> ReadPasswordLine() {
+  std::string line;
+  if (!std::getline(std::cin, line) && line.empty()) {
+    return Error{"--password-stdin: no password on standard input"};
+  }
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line.empty()) return Error{"--password-stdin: the password is empty"};
+  if (line.size() > kMaxPasswordBytes) {
+    return Error{"--password-stdin: the password is longer than 1024 bytes"};
+  }
+  return line;
+}
+
+std::string OtpauthUri(const std::string& issuer, const std::string& username,
+                       const std::string& secret_base32) {
+  return "otpauth://totp/" + UriEncode(issuer) + ":" + UriEncode(username) +
+         "?secret=" + secret_base32 + "&issuer=" + UriEncode(issuer) +
+         "&algorithm=SHA1&digits=6&period=30";
+}
+
+// Prints a QR code with Unicode half blocks (two modules per character row).
+void PrintQrCode(const std::string& text) {
+  QRcode* code = QRcode_encodeString(text.c_str(), 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+  if (code == nullptr) return;
+  const int quiet = 2;
+  const int size = code->width + 2 * quiet;
+  auto dark = [&](int x, int y) {
+    x -= quiet;
+    y -= quiet;
+    if (x < 0 || y < 0 || x >= code->width || y >= code->width) return false;
+    return (code->data[y * code->width + x] & 1) != 0;
+  };
+  for (int y = 0; y < size; y += 2) {
+    std::string row;
+    for (int x = 0; x < size; ++x) {
+      bool top = dark(x, y);
+      bool bottom = y + 1 < size && dark(x, y + 1);
+      // Light modules are drawn as blocks, so the code reads on a dark terminal background.
+      if (!top && !bottom) row += "\u2588";
+      else if (!top) row += "\u2580";
+      else if (!bottom) row += "\u2584";
+      else row += " ";
+    }
+    std::cout << row << "\n";
+  }
+  QRcode_free(code);
+}
+
+struct Credentials {
+  std::string secret_base32;
+  std::string sealed;
+};
+
+Credentials NewTotpSecret(const CryptoBox& box, const std::string& username) {
+  SecretBytes secret = RandomSecret(kTotpSecretBytes);
+  return {Base32Encode(secret.view()), box.Seal(secret, TotpAssociatedData(username))};
+}
+
+json UserJson(const UserRecord& user, const AttemptState& attempts, int64_t now) {
+  return {{"id", user.id},
+          {"username", user.username},
+          {"status", AccountStatusName(user.status)},
+          {"createdAt", user.created_at},
+          {"updatedAt", user.updated_at},
+          {"locked", IsLocked(attempts, now)},
+          {"lockedUntil", IsLocked(attempts, now) ? json(attempts.locked_until) : json(nullptr)},
+          {"failedAttempts", attempts.count}};
+}
+
+// Runs `body` with an open context; failures become one line on stderr and exit code 1.
+template <typename Body>
+std::function<void()> WithContext(const GlobalOptions& options, int* exit_code, Body body) {
+  return [&options, exit_code, body] {
+    Result<Context> context = OpenContext(options);
+    if (!context) {
+      *exit_code = Fail(context.error());
+      return;
+    }
+    Status status = body(*context);
+    if (!status) *exit_code = Fail(status.error());
+  };
+}
+
+Result<UserRecord> RequireUser(Store& store, const std::string& username) {
+  Result<std::optional<UserRecord>> found = store.FindUserByName(username);
+  if (!found) return Error{found.error()};
+  if (!found->has_value()) return Error{"no such user '" + username + "'"};
+  return **found;
+}
+
+}  // namespace
+
+void RegisterUser(CLI::App& app, const GlobalOptions& options, int* exit_code) {
+  CLI::App* user = app.add_subcommand("user", "provision and manage API accounts");
+  user->require_subcommand(1);
+
+  struct AddOptions {
+    std::string name;
+    bool password_stdin = false;
+    std::string status = "active";
+    bool json = false;
+  };
+  auto add_options = std::make_shared<AddOptions>();
+  CLI::App* add = user->add_subcommand(
+      "add", "create a user; prints its password (if generated), TOTP secret and otpauth URI");
+  add->add_option("NAME", add_options->name, "username")->required();
+  add->add_flag("--password-stdin", add_options->password_stdin,
+                "read the password from one line of standard input");
+  add->add_option("--status", add_options->status, "active, unverified or suppressed");
+  add->add_flag("--json", add_options->json, "print one JSON object");
+  add->callback(WithContext(options, exit_code, [add_options](Context& context) -> Status {
+    const AddOptions& o = *add_options;
+    if (!ValidUsername(o.name)) {
+      return Error{"invalid username '" + o.name + "': use 1-64 characters of A-Z a-z 0-9 . _ @ + -"};
+    }
+    AccountStatus status;
+    if (!ParseAccountStatus(o.status, &status)) {
+      return Error{"invalid status '" + o.status + "': use active, unverified or suppressed"};
+    }
+    std::string password;
+    bool generated = !o.password_stdin;
+    if (o.password_stdin) {
+      Result<std::string> line = ReadPasswordLine();
+      if (!line) return Error{line.error()};
+      password = *line;
+    } else {
+      password = RandomPassword(kGeneratedPasswordLength);
+    }
+    Result<std::string> hash = HashPassword(password, ParamsOf(context.config));
+    if (!hash) return Error{hash.error()};
+    Credentials totp = NewTotpSecret(*context.box, o.name);
+    NewUser record{o.name, *hash, totp.sealed, status};
+    Result<int64_t> id = context.store->CreateUser(record, SystemClock().NowSeconds());
+    if (!id) return Error{id.error()};
+    std::string uri = OtpauthUri(context.config.tokens.issuer, o.name, totp.secret_base32);
+    if (o.json) {
+      json out = {{"id", *id}, {"username", o.name}, {"status", AccountStatusName(status)}};
+      if (generated) out["password"] = password;
+      out["totpSecret"] = totp.secret_base32;
+      out["otpauthUri"] = uri;
+      std::cout << out.dump() << std::endl;
+      return Status::Ok();
+    }
+    std::cout << "Created user '" << o.name << "' (id " << *id << ", status "
+              << AccountStatusName(status) << ").\n";
+    if (generated) std::cout << "Password:     " << password << "\n";
+    std::cout << "TOTP secret:  " << totp.secret_base32 << "\n"
+              << "otpauth URI:  " << uri << "\n";
+    if (isatty(STDOUT_FILENO)) PrintQrCode(uri);
+    std::cout << std::flush;
+    return Status::Ok();
+  }));
+
+  auto name = std::make_shared<std::string>();
+  auto status_name = std::make_shared<std::string>();
+  CLI::App* set_status = user->add_subcommand("set-status", "change a user's status");
+  set_status->add_option("NAME", *name, "username")->required();
+  set_status->add_option("STATUS", *status_name, "active, unverified or suppressed")->required();
+  set_status->callback(WithContext(options, exit_code, [name, status_name](Context& context) -> Status {
+    AccountStatus status;
+    if (!ParseAccountStatus(*status_name, &status)) {
+      return Error{"invalid status '" + *status_name + "': use active, unverified or suppressed"};
+    }
+    Result<bool> changed = context.store->SetStatus(*name, status, SystemClock().NowSeconds());
+    if (!changed) return Error{changed.error()};
+    if (!*changed) return Error{"no such user '" + *name + "'"};
+    std::cout << "Status of '" << *name << "' is now " << *status_name << "." << std::endl;
+    return Status::Ok();
+  }));
+
+  CLI::App* unlock = user->add_subcommand("unlock", "clear a lock and its failure count");
+  unlock->add_option("NAME", *name, "username")->required();
+  unlock->callback(WithContext(options, exit_code, [name](Context& context) -> Status {
+    Result<UserRecord> user = RequireUser(*context.store, *name);
+    if (!user) return Error{user.error()};
+    Status cleared = context.store->ClearAttempts(*name);
+    if (!cleared) return cleared;
+    std::cout << "Unlocked '" << *name << "'." << std::endl;
+    return Status::Ok();
+  }));
+
+  auto json_flag = std::make_shared<bool>(false);
+  CLI::App* show = user->add_subcommand("show", "show a user (never secrets or hashes)");
+  show->add_option("NAME", *name, "username")->required();
+  show->add_flag("--json", *json_flag, "print one JSON object");
+  show->callback(WithContext(options, exit_code, [name, json_flag](Context& context) -> Status {
+    Result<UserRecord> user = RequireUser(*context.store, *name);
+    if (!user) return Error{user.error()};
+    Result<AttemptState> attempts = context.store->GetAttemptState(*name);
+    if (!attempts) return Error{attempts.error()};
+    json out = UserJson(*user, *attempts, SystemClock().NowSeconds());
+    if (*json_flag) {
+      std::cout << out.dump() << std::endl;
+      return Status::Ok();
+    }
+    for (const auto& [key, value] : out.items()) {
+      std::cout << key << ": " << (value.is_string() ? value.get<std::string>() : value.dump())
+                << "\n";
+    }
+    std::cout << std::flush;
+    return Status::Ok();
+  }));
+
+  CLI::App* list = user->add_subcommand("list", "list users (never secrets or hashes)");
+  list->add_flag("--json", *json_flag, "print one JSON array");
+  list->callback(WithContext(options, exit_code, [json_flag](Context& context) -> Status {
+    Result<std::vector<UserRecord>> users = context.store->ListUsers();
+    if (!users) return Error{users.error()};
+    const int64_t now = SystemClock().NowSeconds();
+    json out = json::array();
+    for (const UserRecord& user : *users) {
+      Result<AttemptState> attempts = context.store->GetAttemptState(user.username);
+      if (!attempts) return Error{attempts.error()};
+      out.push_back(UserJson(user, *attempts, now));
+    }
+    if (*json_flag) {
+      std::cout << out.dump() << std::endl;
+      return Status::Ok();
+    }
+    std::printf("%-8s %-32s %-11s %s\n", "ID", "USERNAME", "STATUS", "LOCKED");
+    for (const json& entry : out) {
+      std::printf("%-8lld %-32s %-11s %s\n", static_cast<long long>(entry["id"].get<int64_t>()),
+                  entry["username"].get<std::string>().c_str(),
+                  entry["status"].get<std::string>().c_str(),
+                  entry["locked"].get<bool>() ? "yes" : "no");
+    }
+    return Status::Ok();
+  }));
+
+  auto password_stdin = std::make_shared<bool>(false);
+  CLI::App* passwd = user->add_subcommand(
+      "passwd", "set a new password (generated unless --password-stdin); ends every session");
+  passwd->add_option("NAME", *name, "username")->required();
+  passwd->add_flag("--password-stdin", *password_stdin,
+                   "read the password from one line of standard input");
+  passwd->callback(WithContext(options, exit_code, [name, password_stdin](Context& context) -> Status {
+    Result<UserRecord> user = RequireUser(*context.store, *name);
+    if (!user) return Error{user.error()};
+    std::string password;
+    if (*password_stdin) {
+      Result<std::string> line = ReadPasswordLine();
+      if (!line) return Error{line.error()};
+      password = *line;
+    } else {
+      password = RandomPassword(kGeneratedPasswordLength);
+    }
+    Result<std::string> hash = HashPassword(password, ParamsOf(context.config));
+    if (!hash) return Error{hash.error()};
+    Result<bool> changed = context.store->SetPasswordHash(*name, *hash, SystemClock().NowSeconds());
+    if (!changed) return Error{changed.error()};
+    if (!*changed) return Error{"no such user '" + *name + "'"};
+    if (!*password_stdin) std::cout << "Password:     " << password << "\n";
+    std::cout << "Password of '" << *name << "' changed; every session of it has ended."
+              << std::endl;
+    return Status::Ok();
+  }));
+
+  CLI::App* reset_totp = user->add_subcommand(
+      "reset-totp", "give a user a new TOTP secret; ends every session");
+  reset_totp->add_option("NAME", *name, "username")->required();
+  reset_totp->add_flag("--json", *json_flag, "print one JSON object");
+  reset_totp->callback(WithContext(options, exit_code, [name, json_flag](Context& context) -> Status {
+    Result<UserRecord> user = RequireUser(*context.store, *name);
+    if (!user) return Error{user.error()};
+    Credentials totp = NewTotpSecret(*context.box, *name);
+    Result<bool> changed = context.store->SetTotpSecret(*name, totp.sealed, SystemClock().NowSeconds());
+    if (!changed) return Error{changed.error()};
+    if (!*changed) return Error{"no such user '" + *name + "'"};
+    std::string uri = OtpauthUri(context.config.tokens.issuer, *name, totp.secret_base32);
+    if (*json_flag) {
+      std::cout << json{{"username", *name}, {"totpSecret", totp.secret_base32}, {"otpauthUri", uri}}.dump()
+                << std::endl;
+      return Status::Ok();
+    }
+    std::cout << "New TOTP secret of '" << *name << "'; every session of it has ended.\n"
+              << "TOTP secret:  " << totp.secret_base32 << "\n"
+              << "otpauth URI:  " << uri << "\n";
+    if (isatty(STDOUT_FILENO)) PrintQrCode(uri);
+    std::cout << std::flush;
+    return Status::Ok();
+  }));
+}
+
+}  // namespace authgate::cli

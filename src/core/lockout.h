@@ -1,0 +1,39 @@
+// The lockout policy of SPEC.md §2 as pure functions of (state, now). The store applies them
+// inside one atomic step per call, which is what makes the count exact under concurrency.
+//
+// `count` counts consecutive failures *and* attempts still in flight: an attempt is admitted by
+// reserving one unit before its password is checked, so at most max_failed_attempts checks can
+// run before the lock holds, however many requests arrive at once. An attempt interrupted by a
+// crash stays counted as a failure (the safe side).
+#pragma once
+
+#include <cstdint>
+
+namespace authgate {
+
+struct LockoutPolicy {
+  int max_failed_attempts = 5;
+  int64_t duration_s = 600;
+};
+
+struct AttemptState {
+  int count = 0;
+  int64_t locked_until = 0;  // unix seconds; 0 = not locked
+};
+
+enum class Admission { kProceed, kLocked };
+
+struct AdmissionResult {
+  Admission admission;
+  AttemptState next;
+};
+
+bool IsLocked(const AttemptState& state, int64_t now);
+// Decides whether an attempt may check credentials and reserves its unit when it may.
+AdmissionResult AdmitAttempt(const AttemptState& state, int64_t now, const LockoutPolicy& policy);
+// The admitted attempt failed: its unit stays counted; the lock starts at the limit.
+AttemptState AfterFailure(const AttemptState& state, int64_t now, const LockoutPolicy& policy);
+// The admitted attempt proved the credentials: count and lock are cleared.
+AttemptState AfterSuccess();
+
+}  // namespace authgate

@@ -1,0 +1,28 @@
+#include "core/password.h"
+
+#include <sodium.h>
+
+namespace authgate {
+
+Result<std::string> HashPassword(std::string_view password, const PasswordParams& params) {
+  if (params.parallelism != 1) return Error{"password.parallelism must be 1"};
+  char out[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str_alg(out, password.data(), password.size(), params.iterations,
+                            static_cast<size_t>(params.memory_kib) * 1024,
+                            crypto_pwhash_ALG_ARGON2ID13) != 0) {
+    return Error{"password hashing failed (out of memory?)"};
+  }
+  return std::string(out);
+}
+
+bool VerifyPassword(const std::string& hash, std::string_view password) {
+  if (hash.size() >= crypto_pwhash_STRBYTES) return false;
+  return crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
+}
+
+bool PasswordNeedsRehash(const std::string& hash, const PasswordParams& params) {
+  return crypto_pwhash_str_needs_rehash(hash.c_str(), params.iterations,
+                                        static_cast<size_t>(params.memory_kib) * 1024) != 0;
+}
+
+}  // namespace authgate

@@ -1,0 +1,50 @@
+#include "core/totp.h"
+
+#include <liboath/oath.h>
+#include <sodium.h>
+
+namespace authgate {
+
+std::string HotpCode(const SecretBytes& secret, uint64_t counter, int digits) {
+  char out[16] = {};
+  if (oath_hotp_generate(reinterpret_cast<const char*>(secret.data()), secret.size(), counter,
+                         static_cast<unsigned>(digits), false, OATH_HOTP_DYNAMIC_TRUNCATION,
+                         out) != OATH_OK) {
+    return {};
+  }
+  return std::string(out);
+}
+
+std::string TotpCode(const SecretBytes& secret, int64_t unix_time, int digits, OtpHash hash) {
+  int flags = 0;
+  if (hash == OtpHash::kSha256) flags = OATH_TOTP_HMAC_SHA256;
+  if (hash == OtpHash::kSha512) flags = OATH_TOTP_HMAC_SHA512;
+  char out[16] = {};
+  if (oath_totp_generate2(reinterpret_cast<const char*>(secret.data()), secret.size(),
+                          static_cast<time_t>(unix_time), kTotpStepSeconds, 0,
+                          static_cast<unsigned>(digits), flags, out) != OATH_OK) {
+    return {};
+  }
+  return std::string(out);
+}
+
+std::optional<int64_t> MatchTotp(const SecretBytes& secret, std::string_view code,
+                                 int64_t unix_time, int skew_steps) {
+  bool well_formed = code.size() == static_cast<size_t>(kOtpDigits);
+  for (char c : code) well_formed = well_formed && c >= '0' && c <= '9';
+  if (!well_formed || unix_time < 0) return std::nullopt;
+  const int64_t now_step = TotpStep(unix_time);
+  std::optional<int64_t> matched;
+  // Every step of the window is computed and compared, so timing does not reveal which matched.
+  for (int64_t step = now_step - skew_steps; step <= now_step + skew_steps; ++step) {
+    if (step < 0) continue;
+    std::string expected = TotpCode(secret, step * kTotpStepSeconds);
+    if (expected.size() == code.size() &&
+        sodium_memcmp(expected.data(), code.data(), code.size()) == 0 && !matched) {
+      matched = step;
+    }
+  }
+  return matched;
+}
+
+}  // namespace authgate

@@ -1,0 +1,270 @@
+#include "http/router.h"
+
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "http/envelope.h"
+
+namespace authgate {
+namespace {
+
+namespace http = boost::beast::http;
+using json = nlohmann::ordered_json;
+
+enum class Route { kLogin, kRefresh, kVerify, kLogout, kJwks, kHealth, kReady, kMetrics };
+
+struct RouteEntry {
+  std::string_view path;
+  Route route;
+  http::verb method;
+  std::string_view allow;
+};
+
+constexpr RouteEntry kRoutes[] = {
+    {"/api/v1/public/auth/login", Route::kLogin, http::verb::post, "POST"},
+    {"/api/v1/public/auth/refresh", Route::kRefresh, http::verb::post, "POST"},
+    {"/api/v1/auth/verify", Route::kVerify, http::verb::get, "GET"},
+    {"/api/v1/auth/logout", Route::kLogout, http::verb::post, "POST"},
+    {"/.well-known/jwks.json", Route::kJwks, http::verb::get, "GET"},
+    {"/healthz", Route::kHealth, http::verb::get, "GET"},
+    {"/readyz", Route::kReady, http::verb::get, "GET"},
+    {"/metrics", Route::kMetrics, http::verb::get, "GET"},
+};
+
+unsigned HttpStatus(Rejection rejection) {
+  switch (rejection) {
+    case Rejection::kBadRequest: return 400;
+    case Rejection::kUnauthorized: return 401;
+    case Rejection::kForbidden: return 403;
+    case Rejection::kUnavailable: return 503;
+  }
+  return 500;
+}
+
+HttpResponse ServiceErrorResponse(const ServiceError& error) {
+  HttpResponse response =
+      ErrorResponse(HttpStatus(error.rejection), error.code, error.field);
+  if (error.rejection == Rejection::kUnavailable) response.set(http::field::retry_after, "1");
+  return response;
+}
+
+json GrantDetails(const TokenGrant& grant) {
+  return {{"accessToken", grant.access_token},
+          {"expiresIn", grant.expires_in},
+          {"refreshToken", grant.refresh_token},
+          {"refreshTokenExpiresIn", grant.refresh_expires_in}};
+}
+
+std::vector<std::string> HeaderValues(const HttpRequest& request, http::field field) {
+  std::vector<std::string> values;
+  auto range = request.equal_range(field);
+  for (auto it = range.first; it != range.second; ++it) values.emplace_back(it->value());
+  return values;
+}
+
+std::vector<std::string> HeaderValues(const HttpRequest& request, std::string_view name) {
+  std::vector<std::string> values;
+  auto range = request.equal_range(name);
+  for (auto it = range.first; it != range.second; ++it) values.emplace_back(it->value());
+  return values;
+}
+
+// Runs `body` on `pool`; answers 503 at once when the pool's queue is full.
+void OnPool(WorkerPool& pool, Respond respond, std::function<HttpResponse()> body) {
+  auto shared_respond = std::make_shared<Respond>(std::move(respond));
+  bool queued = pool.Submit([shared_respond, body = std::move(body)] {
+    HttpResponse response;
+    try {
+      response = body();
+    } catch (const std::exception&) {
+      response = ErrorResponse(500, MessageCode::kInternalError);
+    }
+    (*shared_respond)(std::move(response));
+  });
+  if (!queued) {
+    HttpResponse busy = ErrorResponse(503, MessageCode::kServiceUnavailable);
+    busy.set(http::field::retry_after, "1");
+    (*shared_respond)(std::move(busy));
+  }
+}
+
+}  // namespace
+
+HttpResponse EnvelopeResponse(unsigned status, std::string body) {
+  HttpResponse response{static_cast<http::status>(status), 11};
+  response.set(http::field::content_type, "application/json");
+  response.set(http::field::cache_control, "no-store");
+  response.body() = std::move(body);
+  if (status == 401 || status == 403) {
+    response.set(http::field::www_authenticate, "Bearer realm=\"authgate\"");
+  }
+  return response;
+}
+
+HttpResponse ErrorResponse(unsigned status, MessageCode code, const std::string& field) {
+  return EnvelopeResponse(status, ErrorEnvelope(code, field));
+}
+
+bool AddressRateLimiter::Allow(const std::string& address, int64_t now_ms,
+                               int64_t* retry_after_s) {
+  if (!enabled()) return true;
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (buckets_.size() >= 100000) buckets_.clear();  // bounded; a full reset only forgives
+  return TakeToken(buckets_[address], now_ms, policy_, retry_after_s);
+}
+
+std::string ApiHandler::ClientAddress(const HttpRequest& request, const std::string& peer) const {
+  const auto trusted = [&](const std::string& address) {
+    return std::find(deps_.trusted_proxies.begin(), deps_.trusted_proxies.end(), address) !=
+           deps_.trusted_proxies.end();
+  };
+  if (!trusted(peer)) return peer;
+  // Walk X-Forwarded-For from the right: the first address not a trusted proxy is the client.
+  std::string client = peer;
+  std::vector<std::string> hops;
+  for (const std::string& header : HeaderValues(request, std::string_view("X-Forwarded-For"))) {
+    size_t start = 0;
+    while (start <= header.size()) {
+      size_t comma = header.find(',', start);
+      if (comma == std::string::npos) comma = header.size();
+      std::string hop = header.substr(start, comma - start);
+      hop.erase(0, hop.find_first_not_of(' '));
+      hop.erase(hop.find_last_not_of(' ') + 1);
+      if (!hop.empty()) hops.push_back(hop);
+      start = comma + 1;
+    }
+  }
+  for (auto it = hops.rbegin(); it != hops.rend(); ++it) {
+    client = *it;
+    if (!trusted(*it)) break;
+  }
+  return client;
+}
+
+void ApiHandler::Handle(HttpRequest request, const std::string& peer_address, Respond respond) {
+  std::string_view target = request.target();
+  std::string_view path = target.substr(0, target.find('?'));
+  const RouteEntry* entry = nullptr;
+  for (const RouteEntry& candidate : kRoutes) {
+    if (candidate.path == path) entry = &candidate;
+  }
+  // Every response is counted by status and timed by endpoint.
+  respond = [this, endpoint = entry ? entry->path : std::string_view("other"),
+             started = std::chrono::steady_clock::now(),
+             respond = std::move(respond)](HttpResponse response) {
+    std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started;
+    deps_.metrics.ObserveLatency(endpoint, elapsed.count());
+    deps_.metrics.Count("requests", std::to_string(response.result_int()));
+    respond(std::move(response));
+  };
+  if (entry == nullptr) return respond(ErrorResponse(404, MessageCode::kNotFound));
+  bool head = request.method() == http::verb::head && entry->method == http::verb::get;
+  if (request.method() != entry->method && !head) {
+    HttpResponse response = ErrorResponse(405, MessageCode::kMethodNotAllowed);
+    response.set(http::field::allow, entry->allow);
+    return respond(std::move(response));
+  }
+  const std::string client = ClientAddress(request, peer_address);
+  switch (entry->route) {
+    case Route::kLogin:
+    case Route::kRefresh: {
+      int64_t retry_after = 1;
+      if (!limiter_.Allow(client, deps_.clock.NowMillis(), &retry_after)) {
+        deps_.metrics.Count("ratelimited", entry->route == Route::kLogin ? "login" : "refresh");
+        HttpResponse response = ErrorResponse(429, MessageCode::kTooManyRequests);
+        response.set(http::field::retry_after, std::to_string(retry_after));
+        return respond(std::move(response));
+      }
+      std::vector<std::string> types = HeaderValues(request, http::field::content_type);
+      if (types.size() != 1 || !IsJsonContentType(types.front())) {
+        return respond(ErrorResponse(415, MessageCode::kUnsupportedMediaType));
+      }
+      if (entry->route == Route::kLogin) return HandleLogin(request, client, std::move(respond));
+      return HandleRefresh(request, client, std::move(respond));
+    }
+    case Route::kVerify: return HandlePrivate(request, false, client, std::move(respond));
+    case Route::kLogout: return HandlePrivate(request, true, client, std::move(respond));
+    case Route::kJwks: {
+      HttpResponse response{http::status::ok, 11};
+      response.set(http::field::content_type, "application/json");
+      response.set(http::field::cache_control, "max-age=60");
+      response.body() = deps_.keys.Snapshot()->JwksJson(deps_.clock.NowSeconds());
+      return respond(std::move(response));
+    }
+    case Route::kHealth: return respond(EnvelopeResponse(200, SuccessEnvelope(0, {{"alive", true}})));
+    case Route::kReady: {
+      bool ready = deps_.store.Ping();
+      if (ready) return respond(EnvelopeResponse(200, SuccessEnvelope(0, {{"ready", true}})));
+      HttpResponse response = ErrorResponse(503, MessageCode::kServiceUnavailable);
+      response.set(http::field::retry_after, "1");
+      return respond(std::move(response));
+    }
+    case Route::kMetrics: {
+      HttpResponse response{http::status::ok, 11};
+      response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+      response.body() = deps_.metrics.Render(deps_.hash_pool.QueueDepth(),
+                                             deps_.service.store_errors());
+      return respond(std::move(response));
+    }
+  }
+}
+
+void ApiHandler::HandleLogin(const HttpRequest& request, const std::string& client,
+                             Respond respond) {
+  ParsedLogin parsed = ParseLoginBody(request.body());
+  if (!parsed.errors.empty()) {
+    deps_.metrics.Count("logins", "invalid_request");
+    return respond(EnvelopeResponse(400, ErrorEnvelope(parsed.errors)));
+  }
+  OnPool(deps_.hash_pool, std::move(respond),
+         [this, login = std::move(parsed.request), client] {
+           Outcome<TokenGrant> outcome = deps_.service.Login(login, client);
+           if (!outcome.value) return ServiceErrorResponse(outcome.error);
+           return EnvelopeResponse(200,
+                                   SuccessEnvelope(outcome.value->user_id, GrantDetails(*outcome.value)));
+         });
+}
+
+void ApiHandler::HandleRefresh(const HttpRequest& request, const std::string& client,
+                               Respond respond) {
+  ParsedRefresh parsed = ParseRefreshBody(request.body());
+  if (!parsed.errors.empty()) {
+    deps_.metrics.Count("refreshes", "invalid_request");
+    return respond(EnvelopeResponse(400, ErrorEnvelope(parsed.errors)));
+  }
+  OnPool(deps_.store_pool, std::move(respond),
+         [this, refresh = std::move(parsed.request), client] {
+           Outcome<TokenGrant> outcome = deps_.service.Refresh(refresh, client);
+           if (!outcome.value) return ServiceErrorResponse(outcome.error);
+           return EnvelopeResponse(200,
+                                   SuccessEnvelope(outcome.value->user_id, GrantDetails(*outcome.value)));
+         });
+}
+
+void ApiHandler::HandlePrivate(const HttpRequest& request, bool logout, const std::string& client,
+                               Respond respond) {
+  RequestCredentials credentials{HeaderValues(request, http::field::authorization),
+                                 HeaderValues(request, std::string_view("otp"))};
+  if (logout) {
+    return OnPool(deps_.store_pool, std::move(respond),
+                  [this, credentials = std::move(credentials), client] {
+                    Outcome<Identity> outcome = deps_.service.Logout(credentials, client);
+                    if (!outcome.value) return ServiceErrorResponse(outcome.error);
+                    return EnvelopeResponse(200, SuccessEnvelope(outcome.value->user_id, nullptr));
+                  });
+  }
+  Outcome<Identity> outcome = deps_.service.Verify(credentials);
+  if (!outcome.value) return respond(ServiceErrorResponse(outcome.error));
+  const Identity& identity = *outcome.value;
+  HttpResponse response = EnvelopeResponse(
+      200, SuccessEnvelope(identity.user_id, {{"userId", identity.user_id},
+                                              {"username", identity.username},
+                                              {"sessionId", identity.session_id},
+                                              {"expiresAt", identity.expires_at}}));
+  response.set("X-Auth-User-Id", std::to_string(identity.user_id));
+  response.set("X-Auth-Username", identity.username);
+  respond(std::move(response));
+}
+
+}  // namespace authgate

@@ -1,0 +1,75 @@
+// ApiHandler: maps an HTTP request to a route (SPEC.md §2–§6), applies the transport rules
+// (content type, rate limit, 404/405) and calls the service. Blocking use cases run on worker
+// pools; the handler never blocks its caller on Argon2id or a store write.
+#pragma once
+
+#include <boost/beast/http.hpp>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/rate_limit.h"
+#include "service/auth_service.h"
+#include "service/key_ring.h"
+#include "service/metrics.h"
+#include "service/worker_pool.h"
+#include "store/store.h"
+
+namespace authgate {
+
+using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
+using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
+// Receives the response; may be called from any thread, exactly once.
+using Respond = std::function<void(HttpResponse)>;
+
+// Builds an envelope response with the headers every envelope carries.
+HttpResponse EnvelopeResponse(unsigned status, std::string body);
+HttpResponse ErrorResponse(unsigned status, MessageCode code, const std::string& field = "");
+
+// Per-address token buckets, bounded in memory.
+class AddressRateLimiter {
+ public:
+  explicit AddressRateLimiter(RateLimitPolicy policy) : policy_(policy) {}
+  bool enabled() const { return policy_.per_second > 0; }
+  // True when the request may proceed; otherwise *retry_after_s is set.
+  bool Allow(const std::string& address, int64_t now_ms, int64_t* retry_after_s);
+
+ private:
+  RateLimitPolicy policy_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, TokenBucket> buckets_;
+};
+
+struct HandlerDeps {
+  AuthService& service;
+  WorkerPool& hash_pool;
+  WorkerPool& store_pool;
+  Metrics& metrics;
+  KeyRing& keys;
+  Store& store;
+  const Clock& clock;
+  RateLimitPolicy ratelimit;
+  std::vector<std::string> trusted_proxies;
+};
+
+class ApiHandler {
+ public:
+  explicit ApiHandler(HandlerDeps deps) : deps_(std::move(deps)), limiter_(deps_.ratelimit) {}
+
+  void Handle(HttpRequest request, const std::string& peer_address, Respond respond);
+
+ private:
+  std::string ClientAddress(const HttpRequest& request, const std::string& peer) const;
+  void HandleLogin(const HttpRequest& request, const std::string& client, Respond respond);
+  void HandleRefresh(const HttpRequest& request, const std::string& client, Respond respond);
+  void HandlePrivate(const HttpRequest& request, bool logout, const std::string& client,
+                     Respond respond);
+
+  HandlerDeps deps_;
+  AddressRateLimiter limiter_;
+};
+
+}  // namespace authgate

@@ -1,0 +1,368 @@
+#include "service/auth_service.h"
+
+#include <sodium.h>
+
+#include <cctype>
+#include <charconv>
+
+#include "core/encoding.h"
+#include "core/random.h"
+#include "core/totp.h"
+
+namespace authgate {
+namespace {
+
+std::string RefreshTokenHash(const std::string& token) {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(token.data()), token.size());
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+}
+
+MessageCode StatusCode(AccountStatus status) {
+  return status == AccountStatus::kUnverified ? MessageCode::kAccountNotVerified
+                                              : MessageCode::kAccountSuppressed;
+}
+
+// "Bearer <token>": the scheme is case-insensitive (RFC 7235 §2.1); nothing else may follow.
+std::optional<std::string_view> BearerToken(std::string_view header) {
+  constexpr std::string_view kScheme = "bearer";
+  if (header.size() <= kScheme.size() + 1) return std::nullopt;
+  for (size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return std::nullopt;
+  }
+  std::string_view rest = header.substr(kScheme.size());
+  if (rest.front() != ' ') return std::nullopt;
+  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+  while (!rest.empty() && rest.back() == ' ') rest.remove_suffix(1);
+  if (rest.empty() || rest.find(' ') != std::string_view::npos) return std::nullopt;
+  return rest;
+}
+
+}  // namespace
+
+std::string TotpAssociatedData(const std::string& username) { return "totp:" + username; }
+
+AuthService::AuthService(Store& store, const CryptoBox& box, KeyRing& keys, StateCache& cache,
+                         Metrics& metrics, AuditLog& audit, const Clock& clock,
+                         ServiceSettings settings)
+    : store_(store),
+      box_(box),
+      keys_(keys),
+      cache_(cache),
+      metrics_(metrics),
+      audit_(audit),
+      clock_(clock),
+      settings_(std::move(settings)) {
+  // Unknown usernames verify against this hash, so they take as long as wrong passwords.
+  Result<std::string> dummy = HashPassword(RandomPassword(24), settings_.password);
+  if (dummy) dummy_hash_ = *dummy;
+}
+
+template <typename T>
+Outcome<T> AuthService::Unavailable() {
+  store_errors_.fetch_add(1);
+  return Outcome<T>::Fail(Rejection::kUnavailable, MessageCode::kServiceUnavailable);
+}
+
+void AuthService::FailLogin(const std::string& username, int64_t now, const std::string& client,
+                            const char* reason) {
+  Result<AttemptState> after = store_.RecordLoginFailure(username, now, settings_.lockout);
+  if (!after) store_errors_.fetch_add(1);
+  metrics_.Count("logins", reason);
+  audit_.Write("login", {{"result", "failure"}, {"reason", reason}, {"username", username},
+                         {"client", client}},
+               clock_.NowMillis());
+  if (after && IsLocked(*after, now) && after->locked_until == now + settings_.lockout.duration_s) {
+    metrics_.Count("locks", "failed_attempts");
+    audit_.Write("lock", {{"username", username}, {"until", after->locked_until},
+                          {"client", client}},
+                 clock_.NowMillis());
+  }
+}
+
+Outcome<TokenGrant> AuthService::Login(const LoginRequest& request, const std::string& client) {
+  const int64_t now = clock_.NowSeconds();
+  const std::string& username = request.username;
+  Result<Admission> admission = store_.AdmitLoginAttempt(username, now, settings_.lockout);
+  if (!admission) return Unavailable<TokenGrant>();
+  if (*admission == Admission::kLocked) {
+    metrics_.Count("logins", "locked");
+    audit_.Write("login", {{"result", "failure"}, {"reason", "locked"}, {"username", username},
+                           {"client", client}},
+                 clock_.NowMillis());
+    return Outcome<TokenGrant>::Fail(Rejection::kBadRequest, MessageCode::kAccountLocked);
+  }
+  const auto incorrect = [&](const char* reason) {
+    FailLogin(username, now, client, reason);
+    return Outcome<TokenGrant>::Fail(Rejection::kBadRequest,
+                                     MessageCode::kUsernameOrPasswordIncorrect);
+  };
+
+  Result<std::optional<UserRecord>> found = store_.FindUserByName(username);
+  if (!found) return Unavailable<TokenGrant>();
+  if (!found->has_value()) {
+    VerifyPassword(dummy_hash_, request.password);
+    return incorrect("unknown_user");
+  }
+  const UserRecord& user = **found;
+  if (!VerifyPassword(user.password_hash, request.password)) return incorrect("wrong_password");
+  Result<SecretBytes> secret = box_.Open(user.totp_secret_sealed, TotpAssociatedData(username));
+  if (!secret) return Unavailable<TokenGrant>();
+  std::optional<int64_t> step = MatchTotp(*secret, request.otp, now, settings_.skew_steps);
+  if (!step) return incorrect("wrong_otp");
+
+  if (user.status != AccountStatus::kActive) {
+    // The credentials were proven: this is not a failed attempt, but no token is issued.
+    if (!store_.RecordLoginSuccess(username)) store_errors_.fetch_add(1);
+    metrics_.Count("logins", AccountStatusName(user.status));
+    audit_.Write("login", {{"result", "failure"}, {"reason", AccountStatusName(user.status)},
+                           {"username", username}, {"userId", user.id}, {"client", client}},
+                 clock_.NowMillis());
+    return Outcome<TokenGrant>::Fail(Rejection::kBadRequest, StatusCode(user.status));
+  }
+  Result<bool> fresh = store_.ConsumeLoginOtpStep(user.id, *step, now);
+  if (!fresh) return Unavailable<TokenGrant>();
+  if (!*fresh) return incorrect("otp_reused");
+  if (!store_.RecordLoginSuccess(username)) return Unavailable<TokenGrant>();
+
+  if (PasswordNeedsRehash(user.password_hash, settings_.password)) {
+    Result<std::string> rehashed = HashPassword(request.password, settings_.password);
+    if (rehashed && !store_.UpdatePasswordHash(user.id, *rehashed)) store_errors_.fetch_add(1);
+  }
+
+  std::string session_id = RandomId();
+  std::string refresh_token = RandomToken();
+  if (!store_.CreateSession(session_id, user.id, RefreshTokenHash(refresh_token),
+                            now + settings_.refresh_ttl_s, now)) {
+    return Unavailable<TokenGrant>();
+  }
+  metrics_.Count("logins", "success");
+  audit_.Write("login", {{"result", "success"}, {"username", username}, {"userId", user.id},
+                         {"sessionId", session_id}, {"client", client}},
+               clock_.NowMillis());
+  return Grant(user.id, session_id, refresh_token, now);
+}
+
+Outcome<TokenGrant> AuthService::Grant(int64_t user_id, const std::string& session_id,
+                                       const std::string& refresh_token, int64_t now) {
+  std::shared_ptr<const KeySet> keys = keys_.Snapshot();
+  if (!keys->signing) return Unavailable<TokenGrant>();
+  JwtClaims claims;
+  claims.iss = settings_.jwt.issuer;
+  claims.aud = settings_.jwt.audience;
+  claims.sub = std::to_string(user_id);
+  claims.sid = session_id;
+  claims.jti = RandomId();
+  claims.iat = now;
+  claims.exp = now + settings_.access_ttl_s;
+  TokenGrant grant;
+  grant.user_id = user_id;
+  grant.access_token = SignJwt(claims, *keys->signing);
+  grant.expires_in = settings_.access_ttl_s;
+  grant.refresh_token = refresh_token;
+  grant.refresh_expires_in = settings_.refresh_ttl_s;
+  Outcome<TokenGrant> outcome;
+  outcome.value = std::move(grant);
+  return outcome;
+}
+
+Outcome<TokenGrant> AuthService::Refresh(const RefreshRequest& request,
+                                         const std::string& client) {
+  const int64_t now = clock_.NowSeconds();
+  std::string new_token = RandomToken();
+  Result<RotationResult> rotation =
+      store_.RotateRefreshToken(RefreshTokenHash(request.refresh_token),
+                                RefreshTokenHash(new_token), now + settings_.refresh_ttl_s, now);
+  if (!rotation) return Unavailable<TokenGrant>();
+  const auto invalid = [&](const char* reason) {
+    metrics_.Count("refreshes", reason);
+    audit_.Write("refresh", {{"result", "failure"}, {"reason", reason}, {"client", client},
+                             {"sessionId", rotation->session_id}},
+                 clock_.NowMillis());
+    return Outcome<TokenGrant>::Fail(Rejection::kUnauthorized, MessageCode::kTokenInvalid,
+                                     "refreshToken");
+  };
+  switch (rotation->outcome) {
+    case RotationOutcome::kUnknown: return invalid("unknown");
+    case RotationOutcome::kExpired: return invalid("expired");
+    case RotationOutcome::kRevoked: return invalid("revoked");
+    case RotationOutcome::kReuseDetected:
+      cache_.InvalidateSession(rotation->session_id);
+      metrics_.Count("refresh_reuse", "rotated_token_presented");
+      metrics_.Count("revocations", "refresh_reuse");
+      audit_.Write("revocation", {{"reason", "refresh_reuse"}, {"userId", rotation->user_id},
+                                  {"sessionId", rotation->session_id}, {"client", client}},
+                   clock_.NowMillis());
+      return invalid("reuse_detected");
+    case RotationOutcome::kAccountBlocked:
+      metrics_.Count("refreshes", AccountStatusName(rotation->status));
+      return Outcome<TokenGrant>::Fail(Rejection::kBadRequest, StatusCode(rotation->status));
+    case RotationOutcome::kRotated: break;
+  }
+  metrics_.Count("refreshes", "success");
+  audit_.Write("refresh", {{"result", "success"}, {"userId", rotation->user_id},
+                           {"sessionId", rotation->session_id}, {"client", client}},
+               clock_.NowMillis());
+  return Grant(rotation->user_id, rotation->session_id, new_token, now);
+}
+
+std::shared_ptr<const CachedUser> AuthService::LoadUser(int64_t user_id, bool* store_failed) {
+  std::shared_ptr<const CachedUser> cached = cache_.FindUser(user_id);
+  if (cached) return cached;
+  uint64_t generation = cache_.Generation();
+  Result<std::optional<UserRecord>> found = store_.FindUserById(user_id);
+  if (!found) {
+    *store_failed = true;
+    return nullptr;
+  }
+  if (!found->has_value()) return nullptr;
+  const UserRecord& record = **found;
+  Result<SecretBytes> secret =
+      box_.Open(record.totp_secret_sealed, TotpAssociatedData(record.username));
+  if (!secret) {
+    *store_failed = true;
+    return nullptr;
+  }
+  auto user = std::make_shared<CachedUser>();
+  user->id = record.id;
+  user->username = record.username;
+  user->status = record.status;
+  user->totp_secret = std::move(*secret);
+  cache_.PutUser(user, generation);
+  return user;
+}
+
+std::optional<CachedSession> AuthService::LoadSession(const std::string& session_id,
+                                                      bool* store_failed) {
+  std::optional<CachedSession> cached = cache_.FindSession(session_id);
+  if (cached) return cached;
+  uint64_t generation = cache_.Generation();
+  Result<std::optional<SessionRecord>> found = store_.FindSession(session_id);
+  if (!found) {
+    *store_failed = true;
+    return std::nullopt;
+  }
+  if (!found->has_value()) return std::nullopt;
+  CachedSession session{(*found)->user_id, (*found)->revoked, (*found)->otp_failures};
+  cache_.PutSession(session_id, session, generation);
+  return session;
+}
+
+Outcome<Identity> AuthService::Authenticate(const RequestCredentials& credentials, int64_t now) {
+  using Fail = Outcome<Identity>;
+  if (credentials.authorization.empty()) {
+    return Fail::Fail(Rejection::kUnauthorized, MessageCode::kRequired, "Authorization");
+  }
+  const Fail invalid =
+      Fail::Fail(Rejection::kUnauthorized, MessageCode::kTokenInvalid, "Authorization");
+  if (credentials.authorization.size() != 1) return invalid;
+  std::optional<std::string_view> token = BearerToken(credentials.authorization.front());
+  if (!token) return invalid;
+  std::shared_ptr<const KeySet> keys = keys_.Snapshot();
+  JwtVerification verification = VerifyJwt(
+      *token, settings_.jwt, [&](std::string_view kid) { return keys->Find(kid, now); }, now);
+  if (verification.status == JwtStatus::kInvalid) return invalid;
+  const JwtClaims& claims = verification.claims;
+  int64_t user_id = 0;
+  auto parsed = std::from_chars(claims.sub.data(), claims.sub.data() + claims.sub.size(), user_id);
+  if (parsed.ec != std::errc()) return invalid;
+
+  bool store_failed = false;
+  std::optional<CachedSession> session = LoadSession(claims.sid, &store_failed);
+  if (store_failed) return Unavailable<Identity>();
+  if (!session || session->revoked || session->user_id != user_id) return invalid;
+  std::shared_ptr<const CachedUser> user = LoadUser(user_id, &store_failed);
+  if (store_failed) return Unavailable<Identity>();
+  if (!user) return invalid;
+  if (verification.status == JwtStatus::kExpired) {
+    return Fail::Fail(Rejection::kUnauthorized, MessageCode::kTokenExpired, "Authorization");
+  }
+
+  if (credentials.otp.empty() || credentials.otp.front().empty()) {
+    return Fail::Fail(Rejection::kUnauthorized, MessageCode::kRequired, "otp");
+  }
+  bool otp_ok = credentials.otp.size() == 1 &&
+                MatchTotp(user->totp_secret, credentials.otp.front(), now, settings_.skew_steps);
+  if (!otp_ok) {
+    Result<bool> revoked =
+        store_.RecordOtpFailure(claims.sid, settings_.lockout.max_failed_attempts, now);
+    if (!revoked) return Unavailable<Identity>();
+    cache_.InvalidateSession(claims.sid);
+    if (*revoked) {
+      metrics_.Count("revocations", "otp_failures");
+      audit_.Write("revocation", {{"reason", "otp_failures"}, {"userId", user_id},
+                                  {"sessionId", claims.sid}},
+                   clock_.NowMillis());
+    }
+    return Fail::Fail(Rejection::kUnauthorized, MessageCode::kOtpIncorrect, "otp");
+  }
+  if (session->otp_failures > 0) {
+    if (!store_.ResetOtpFailures(claims.sid)) return Unavailable<Identity>();
+    cache_.InvalidateSession(claims.sid);
+  }
+  if (user->status != AccountStatus::kActive) {
+    return Fail::Fail(Rejection::kForbidden, StatusCode(user->status));
+  }
+  Outcome<Identity> outcome;
+  outcome.value = Identity{user_id, user->username, claims.sid, claims.exp};
+  return outcome;
+}
+
+Outcome<Identity> AuthService::Verify(const RequestCredentials& credentials) {
+  Outcome<Identity> outcome = Authenticate(credentials, clock_.NowSeconds());
+  metrics_.Count("verifications", outcome.value ? "success"
+                                                : MessageCodeName(outcome.error.code));
+  return outcome;
+}
+
+Outcome<Identity> AuthService::Logout(const RequestCredentials& credentials,
+                                      const std::string& client) {
+  const int64_t now = clock_.NowSeconds();
+  Outcome<Identity> outcome = Authenticate(credentials, now);
+  if (!outcome.value) {
+    metrics_.Count("logouts", MessageCodeName(outcome.error.code));
+    return outcome;
+  }
+  Result<bool> revoked = store_.RevokeSession(outcome.value->session_id, now);
+  if (!revoked) return Unavailable<Identity>();
+  cache_.InvalidateSession(outcome.value->session_id);
+  metrics_.Count("logouts", "success");
+  metrics_.Count("revocations", "logout");
+  audit_.Write("logout", {{"userId", outcome.value->user_id},
+                          {"sessionId", outcome.value->session_id}, {"client", client}},
+               clock_.NowMillis());
+  return outcome;
+}
+
+bool AuthService::FollowChanges() {
+  int64_t seen = change_seq_.load();
+  if (seen < 0) {
+    // First call: start from the log's end; the cache is empty, nothing older can be stale.
+    Result<int64_t> latest = store_.LatestChangeSeq();
+    if (!latest) return false;
+    change_seq_.store(*latest);
+    return true;
+  }
+  Result<std::vector<Change>> changes = store_.ChangesSince(seen);
+  if (!changes) return false;
+  bool keys_changed = false;
+  for (const Change& change : *changes) {
+    switch (change.kind) {
+      case ChangeKind::kUser: {
+        int64_t id = 0;
+        auto parsed = std::from_chars(change.ref.data(), change.ref.data() + change.ref.size(), id);
+        if (parsed.ec == std::errc()) cache_.InvalidateUser(id);
+        else cache_.Clear();
+        break;
+      }
+      case ChangeKind::kSession: cache_.InvalidateSession(change.ref); break;
+      case ChangeKind::kKeys: keys_changed = true; break;
+    }
+    seen = change.seq;
+  }
+  if (keys_changed && !keys_.Load()) return false;
+  change_seq_.store(seen);
+  return true;
+}
+
+}  // namespace authgate

@@ -1,0 +1,55 @@
+// KeyRing: the signing keys of this deployment, loaded from the store and decrypted with the
+// master key. The current key signs; retired keys keep verifying until the tokens they signed
+// have expired (retired_at + access_ttl_s), then drop out of verification and of the JWKS.
+// Readers take an immutable snapshot, so verification never waits on a reload.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/crypto_box.h"
+#include "core/jwt.h"
+#include "store/store.h"
+
+namespace authgate {
+
+struct KeySet {
+  std::optional<JwtKey> signing;  // the current key of the configured algorithm
+  struct Entry {
+    JwtKey key;
+    int64_t valid_until = 0;  // 0 = current
+    int64_t created_at = 0;
+  };
+  std::map<std::string, Entry, std::less<>> keys;  // every key of the configured algorithm
+
+  // The key with this kid if it may still verify at `now`.
+  const JwtKey* Find(std::string_view kid, int64_t now) const;
+  std::string JwksJson(int64_t now) const;
+};
+
+class KeyRing {
+ public:
+  KeyRing(Store& store, const CryptoBox& box, JwtAlg alg, int64_t access_ttl_s)
+      : store_(store), box_(box), alg_(alg), access_ttl_s_(access_ttl_s) {}
+
+  Status Load();
+  // Loads, and creates a first key when there is no current key of the configured algorithm.
+  Status EnsureSigningKey(int64_t now);
+  // Adds a new current key (the previous one is retired); returns its kid.
+  Result<std::string> Rotate(int64_t now);
+
+  std::shared_ptr<const KeySet> Snapshot() const { return snapshot_.load(); }
+
+ private:
+  Store& store_;
+  const CryptoBox& box_;
+  JwtAlg alg_;
+  int64_t access_ttl_s_;
+  std::atomic<std::shared_ptr<const KeySet>> snapshot_{std::make_shared<const KeySet>()};
+};
+
+}  // namespace authgate

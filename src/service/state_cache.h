@@ -1,0 +1,61 @@
+// StateCache: what the verify hot path needs that can change (account status, the decrypted
+// TOTP secret, session revocation), kept in memory so a verify needs no store round-trip in the
+// common case. Entries are filled on a miss and dropped on every change: at once for changes
+// made by this process, and through the store's change log (polled) for changes made elsewhere.
+// Bounded: when full, it is emptied and refills on demand.
+//
+// A fill races with invalidations: read Generation() before loading from the store and pass it
+// to Put*, which stores nothing if any invalidation happened in between (no stale entry sticks).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+
+#include "core/codes.h"
+#include "core/secret.h"
+
+namespace authgate {
+
+struct CachedUser {
+  int64_t id = 0;
+  std::string username;
+  AccountStatus status = AccountStatus::kActive;
+  SecretBytes totp_secret;
+};
+
+struct CachedSession {
+  int64_t user_id = 0;
+  bool revoked = false;
+  int64_t otp_failures = 0;
+};
+
+class StateCache {
+ public:
+  explicit StateCache(size_t max_entries = 200000) : max_entries_(max_entries) {}
+
+  std::shared_ptr<const CachedUser> FindUser(int64_t user_id) const;
+  std::optional<CachedSession> FindSession(const std::string& session_id) const;
+  uint64_t Generation() const;
+  void PutUser(std::shared_ptr<const CachedUser> user, uint64_t generation);
+  void PutSession(const std::string& session_id, const CachedSession& session,
+                  uint64_t generation);
+
+  // Drops a user and every cached session of that user.
+  void InvalidateUser(int64_t user_id);
+  void InvalidateSession(const std::string& session_id);
+  void Clear();
+
+ private:
+  const size_t max_entries_;
+  mutable std::shared_mutex mutex_;
+  uint64_t generation_ = 0;  // bumped by every invalidation
+  std::unordered_map<int64_t, std::shared_ptr<const CachedUser>> users_;
+  std::unordered_map<std::string, CachedSession> sessions_;
+};
+
+}  // namespace authgate

@@ -1,0 +1,147 @@
+// Store: every byte that must survive a restart or be shared between instances.
+//
+// Each operation is one atomic use-case step (for example "admit a login attempt for this
+// username", "rotate this refresh token if and only if it is still current"); callers never
+// compose read-modify-write sequences, which is what keeps lockout and rotation exact under
+// concurrency and across instances. Operations are thread-safe and report failure as values;
+// a failed operation has changed nothing.
+//
+// Every change that other instances must see (status, credentials, revocations, keys) is also
+// appended to a change log that instances poll (ChangesSince) to invalidate their caches.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/codes.h"
+#include "core/lockout.h"
+#include "core/result.h"
+
+namespace authgate {
+
+struct UserRecord {
+  int64_t id = 0;
+  std::string username;
+  std::string password_hash;       // Argon2id PHC string
+  std::string totp_secret_sealed;  // CryptoBox-sealed raw secret
+  AccountStatus status = AccountStatus::kActive;
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+};
+
+struct NewUser {
+  std::string username;
+  std::string password_hash;
+  std::string totp_secret_sealed;
+  AccountStatus status = AccountStatus::kActive;
+};
+
+struct SessionRecord {
+  std::string id;
+  int64_t user_id = 0;
+  int64_t created_at = 0;
+  bool revoked = false;
+  int64_t otp_failures = 0;
+};
+
+enum class RotationOutcome {
+  kRotated,        // the new token replaces the old one
+  kUnknown,        // no such token (or its session no longer exists)
+  kExpired,        // the token's lifetime has passed
+  kRevoked,        // its session was revoked
+  kReuseDetected,  // the token was already rotated: the whole session is now revoked
+  kAccountBlocked, // the account is not active: nothing changed, see `status`
+};
+
+struct RotationResult {
+  RotationOutcome outcome = RotationOutcome::kUnknown;
+  std::string session_id;
+  int64_t user_id = 0;
+  AccountStatus status = AccountStatus::kActive;
+};
+
+struct SigningKeyRecord {
+  std::string kid;
+  std::string alg;
+  std::string secret_sealed;  // CryptoBox-sealed key material
+  int64_t created_at = 0;
+  int64_t retired_at = 0;     // 0 = current signing key
+};
+
+enum class ChangeKind { kUser, kSession, kKeys };
+
+struct Change {
+  int64_t seq = 0;
+  ChangeKind kind = ChangeKind::kUser;
+  std::string ref;  // user id, session id, or "" for keys
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // True when the store answers a trivial query.
+  virtual bool Ping() = 0;
+
+  // Users. Name-based mutations return false when the user does not exist.
+  virtual Result<int64_t> CreateUser(const NewUser& user, int64_t now) = 0;
+  virtual Result<std::optional<UserRecord>> FindUserByName(const std::string& username) = 0;
+  virtual Result<std::optional<UserRecord>> FindUserById(int64_t id) = 0;
+  virtual Result<std::vector<UserRecord>> ListUsers() = 0;
+  virtual Result<bool> SetStatus(const std::string& username, AccountStatus status,
+                                 int64_t now) = 0;
+  // Replace a credential and revoke every session of the user, atomically. A new TOTP secret
+  // also forgets the login otp steps used with the old one.
+  virtual Result<bool> SetPasswordHash(const std::string& username, const std::string& hash,
+                                       int64_t now) = 0;
+  virtual Result<bool> SetTotpSecret(const std::string& username, const std::string& sealed,
+                                     int64_t now) = 0;
+  // Re-hash after a login with changed parameters: no session is affected.
+  virtual Status UpdatePasswordHash(int64_t user_id, const std::string& hash) = 0;
+
+  // Lockout (SPEC.md §2), per submitted username, existing or not.
+  virtual Result<Admission> AdmitLoginAttempt(const std::string& username, int64_t now,
+                                              const LockoutPolicy& policy) = 0;
+  // Returns the state after the failure (locked when this failure reached the limit).
+  virtual Result<AttemptState> RecordLoginFailure(const std::string& username, int64_t now,
+                                                  const LockoutPolicy& policy) = 0;
+  virtual Status RecordLoginSuccess(const std::string& username) = 0;
+  virtual Result<AttemptState> GetAttemptState(const std::string& username) = 0;
+  virtual Status ClearAttempts(const std::string& username) = 0;
+
+  // Marks a login otp time step as used by `user_id`; false when it already was.
+  virtual Result<bool> ConsumeLoginOtpStep(int64_t user_id, int64_t step, int64_t now) = 0;
+
+  // Sessions and refresh tokens (stored as hashes only).
+  virtual Status CreateSession(const std::string& session_id, int64_t user_id,
+                               const std::string& refresh_hash, int64_t refresh_expires_at,
+                               int64_t now) = 0;
+  // Rotates `old_hash` to `new_hash` iff it is current, unexpired, its session is live and the
+  // account is active. Presenting an already-rotated token revokes the session.
+  virtual Result<RotationResult> RotateRefreshToken(const std::string& old_hash,
+                                                    const std::string& new_hash,
+                                                    int64_t new_expires_at, int64_t now) = 0;
+  virtual Result<std::optional<SessionRecord>> FindSession(const std::string& session_id) = 0;
+  virtual Result<bool> RevokeSession(const std::string& session_id, int64_t now) = 0;
+  // Counts a wrong request otp; revokes the session when the count reaches `max_failures`.
+  // Returns true when the session is (now) revoked.
+  virtual Result<bool> RecordOtpFailure(const std::string& session_id, int64_t max_failures,
+                                        int64_t now) = 0;
+  virtual Status ResetOtpFailures(const std::string& session_id) = 0;
+
+  // Signing keys. AddSigningKey retires every current key at `now` and adds `key`, atomically.
+  virtual Result<std::vector<SigningKeyRecord>> ListSigningKeys() = 0;
+  virtual Status AddSigningKey(const SigningKeyRecord& key, int64_t now) = 0;
+
+  // Change log.
+  virtual Result<int64_t> LatestChangeSeq() = 0;
+  virtual Result<std::vector<Change>> ChangesSince(int64_t seq) = 0;
+
+  // Deletes what can no longer matter: expired refresh tokens, old otp steps, old changes.
+  virtual Status Prune(int64_t now) = 0;
+};
+
+}  // namespace authgate

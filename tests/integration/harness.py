@@ -1,0 +1,222 @@
+"""Test harness: runs the real authgate binary on a free loopback port and speaks HTTP to it.
+
+Each AuthgateServer lives in its own temporary directory (SQLite file, master key, audit log).
+The TOTP codes are computed here independently (RFC 6238 with Python's hmac), so the tests
+also check authgate's TOTP against a second implementation.
+"""
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import threading
+import time
+
+BIN = os.environ.get("AUTHGATE_BIN", os.path.join(os.path.dirname(__file__), "../../build/authgate"))
+
+
+def totp(secret_b32, at=None, step_offset=0):
+    key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
+    counter = int((time.time() if at is None else at) // 30) + step_offset
+    digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    code = (struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1000000
+    return "%06d" % code
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+        try:
+            self.json = json.loads(body) if body else None
+        except ValueError:
+            self.json = None
+
+    def header(self, name):
+        for key, value in self.headers:
+            if key.lower() == name.lower():
+                return value
+        return None
+
+    @property
+    def codes(self):
+        return [(e["fieldName"], e["messageCode"]) for e in (self.json or {}).get("errors", [])]
+
+    def __repr__(self):
+        return "<%d %s>" % (self.status, self.body[:300])
+
+
+class AuthgateServer:
+    # Defaults for tests: no per-address rate limit (the tests send bursts from one address)
+    # and cheap Argon2id parameters where a test does not need the real ones.
+    BASE_ENV = {
+        "AUTHGATE_RATELIMIT_PER_ADDRESS_PER_S": "0",
+        "AUTHGATE_PASSWORD_MEMORY_KIB": "1024",
+        "AUTHGATE_PASSWORD_ITERATIONS": "1",
+    }
+
+    def __init__(self, env=None, start=True, directory=None):
+        self.dir = directory or tempfile.mkdtemp(prefix="authgate-it-")
+        self.owns_dir = directory is None
+        self.env = dict(os.environ)
+        for key in list(self.env):
+            if key.startswith("AUTHGATE_") and key != "AUTHGATE_BIN":
+                del self.env[key]
+        self.env.update(self.BASE_ENV)
+        self.env["AUTHGATE_LOG_AUDIT_FILE"] = os.path.join(self.dir, "audit.log")
+        self.env.update(env or {})
+        self.process = None
+        self.port = None
+        self.stderr_lines = []
+        if start:
+            self.start()
+
+    # --- process -------------------------------------------------------------------------
+    def start(self, extra_args=()):
+        self.process = subprocess.Popen(
+            [BIN, "serve", "--listen", "127.0.0.1:0", *extra_args], cwd=self.dir, env=self.env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 30
+        pattern = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
+        while time.time() < deadline:
+            line = self.process.stderr.readline()
+            if not line:
+                raise RuntimeError("authgate exited: %s" % "".join(self.stderr_lines))
+            self.stderr_lines.append(line)
+            match = pattern.search(line)
+            if match:
+                self.port = int(match.group(1))
+                break
+        else:
+            raise RuntimeError("authgate did not start")
+        threading.Thread(target=self._drain_stderr, daemon=True).start()
+
+    def _drain_stderr(self):
+        stream = self.process.stderr
+        try:
+            for line in stream:
+                self.stderr_lines.append(line)
+        except ValueError:  # closed by stop()
+            pass
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.process is None:
+            return None
+        self.process.send_signal(sig)
+        code = self.process.wait(timeout=timeout)
+        self.process.stderr.close()
+        self.process = None
+        return code
+
+    def close(self):
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process.stderr.close()
+            self.process = None
+        if self.owns_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    # --- command line --------------------------------------------------------------------
+    def cli(self, *args, stdin=None, check=True):
+        result = subprocess.run([BIN, *args], cwd=self.dir, env=self.env, input=stdin,
+                                capture_output=True, text=True, timeout=60)
+        if check and result.returncode != 0:
+            raise AssertionError("authgate %s failed: %s" % (" ".join(args), result.stderr))
+        return result
+
+    def add_user(self, name, status="active", password=None):
+        args = ["user", "add", name, "--json", "--status", status]
+        if password is not None:
+            args.append("--password-stdin")
+        out = json.loads(self.cli(*args, stdin=(password + "\n") if password else None).stdout)
+        out.setdefault("password", password)
+        return out
+
+    # --- HTTP ----------------------------------------------------------------------------
+    def request(self, method, path, body=None, headers=None, timeout=30):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            if isinstance(body, (dict, list)):
+                body = json.dumps(body)
+            connection.putrequest(method, path, skip_accept_encoding=True)
+            header_list = list(headers.items()) if isinstance(headers, dict) else (headers or [])
+            for key, value in header_list:
+                connection.putheader(key, value)
+            if body is not None:
+                data = body.encode() if isinstance(body, str) else body
+                connection.putheader("Content-Length", str(len(data)))
+            connection.endheaders(data if body is not None else None)
+            response = connection.getresponse()
+            return Response(response.status, response.getheaders(), response.read().decode("utf-8", "replace"))
+        finally:
+            connection.close()
+
+    def post_json(self, path, payload, content_type="application/json", headers=None):
+        merged = {"Content-Type": content_type} if content_type else {}
+        merged.update(headers or {})
+        return self.request("POST", path, payload, merged)
+
+    def login(self, user, otp=None, password=None, username=None):
+        return self.post_json("/api/v1/public/auth/login", {
+            "username": username or user["username"],
+            "password": password or user["password"],
+            "otp": otp or totp(user["totpSecret"]),
+        })
+
+    def refresh(self, token):
+        return self.post_json("/api/v1/public/auth/refresh", {"refreshToken": token})
+
+    def verify(self, access_token, otp, method="GET"):
+        headers = {}
+        if access_token is not None:
+            headers["Authorization"] = "Bearer " + access_token
+        if otp is not None:
+            headers["otp"] = otp
+        return self.request(method, "/api/v1/auth/verify", headers=headers)
+
+    def logout(self, access_token, otp):
+        return self.request("POST", "/api/v1/auth/logout",
+                            headers={"Authorization": "Bearer " + access_token, "otp": otp})
+
+    def audit_events(self):
+        path = self.env["AUTHGATE_LOG_AUDIT_FILE"]
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def raw(self, data, read_timeout=5):
+        """Sends raw bytes and returns whatever the server answers before closing."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=read_timeout) as s:
+            s.sendall(data)
+            chunks = []
+            try:
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+            except socket.timeout:
+                pass
+            return b"".join(chunks)
+
+
+def wait_until(predicate, timeout=2.0, interval=0.05):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()

@@ -1,0 +1,268 @@
+// One conformance suite for every Store implementation (SPEC.md semantics, concurrency).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <thread>
+#include <vector>
+
+#include "store/open_store.h"
+#include "store/store.h"
+
+namespace authgate {
+namespace {
+
+// A fresh, empty store per test.
+struct StoreFactory {
+  std::string name;
+  std::function<std::string()> make_url;
+};
+
+std::string FreshSqliteUrl() {
+  static std::atomic<int> counter{0};
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              ("authgate-store-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  return "sqlite:" + (dir / ("store" + std::to_string(counter++) + ".db")).string();
+}
+
+class StoreConformance : public ::testing::TestWithParam<StoreFactory> {
+ protected:
+  void SetUp() override {
+    url_ = GetParam().make_url();
+    Result<std::unique_ptr<Store>> opened = OpenStore(url_);
+    ASSERT_TRUE(opened.ok()) << opened.error();
+    store_ = std::move(*opened);
+  }
+
+  int64_t AddUser(const std::string& name, AccountStatus status = AccountStatus::kActive) {
+    Result<int64_t> id = store_->CreateUser({name, "hash-" + name, "sealed-" + name, status}, kNow);
+    EXPECT_TRUE(id.ok()) << id.error();
+    return id.ok() ? *id : 0;
+  }
+
+  static constexpr int64_t kNow = 1700000000;
+  static constexpr LockoutPolicy kPolicy{5, 600};
+  std::string url_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreConformance, UsersAreCreatedFoundAndListed) {
+  int64_t alice = AddUser("alice");
+  int64_t bob = AddUser("bob", AccountStatus::kUnverified);
+  EXPECT_NE(alice, bob);
+  EXPECT_FALSE(store_->CreateUser({"alice", "h", "s", AccountStatus::kActive}, kNow).ok());
+  auto found = store_->FindUserByName("bob");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->id, bob);
+  EXPECT_EQ((*found)->status, AccountStatus::kUnverified);
+  EXPECT_EQ((*found)->password_hash, "hash-bob");
+  EXPECT_EQ((*found)->totp_secret_sealed, "sealed-bob");
+  EXPECT_FALSE(store_->FindUserByName("carol")->has_value());
+  EXPECT_EQ((*store_->FindUserById(alice))->username, "alice");
+  EXPECT_EQ(store_->ListUsers()->size(), 2u);
+}
+
+TEST_P(StoreConformance, StatusChangesAreLogged) {
+  int64_t alice = AddUser("alice");
+  int64_t before = *store_->LatestChangeSeq();
+  EXPECT_TRUE(*store_->SetStatus("alice", AccountStatus::kSuppressed, kNow));
+  EXPECT_FALSE(*store_->SetStatus("nobody", AccountStatus::kSuppressed, kNow));
+  EXPECT_EQ((*store_->FindUserById(alice))->status, AccountStatus::kSuppressed);
+  std::vector<Change> changes = *store_->ChangesSince(before);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].kind, ChangeKind::kUser);
+  EXPECT_EQ(changes[0].ref, std::to_string(alice));
+  EXPECT_GT(*store_->LatestChangeSeq(), before);
+}
+
+TEST_P(StoreConformance, LockoutSequence) {
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(*store_->AdmitLoginAttempt("ghost", kNow, kPolicy), Admission::kProceed);
+    AttemptState after = *store_->RecordLoginFailure("ghost", kNow, kPolicy);
+    EXPECT_EQ(IsLocked(after, kNow), i == 4);
+  }
+  EXPECT_EQ(*store_->AdmitLoginAttempt("ghost", kNow, kPolicy), Admission::kLocked);
+  EXPECT_EQ(store_->GetAttemptState("ghost")->locked_until, kNow + 600);
+  EXPECT_TRUE(store_->ClearAttempts("ghost").ok());
+  EXPECT_EQ(*store_->AdmitLoginAttempt("ghost", kNow, kPolicy), Admission::kProceed);
+  EXPECT_TRUE(store_->RecordLoginSuccess("ghost").ok());
+  EXPECT_EQ(store_->GetAttemptState("ghost")->count, 0);
+}
+
+TEST_P(StoreConformance, ConcurrentAttemptsAdmitExactlyTheLimit) {
+  std::atomic<int> proceeded{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10; ++i) {
+        Result<Admission> admission = store_->AdmitLoginAttempt("target", kNow, kPolicy);
+        ASSERT_TRUE(admission.ok()) << admission.error();
+        if (*admission == Admission::kProceed) {
+          ++proceeded;
+          ASSERT_TRUE(store_->RecordLoginFailure("target", kNow, kPolicy).ok());
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(proceeded.load(), 5);
+  EXPECT_TRUE(IsLocked(*store_->GetAttemptState("target"), kNow));
+}
+
+TEST_P(StoreConformance, LoginOtpStepIsSingleUse) {
+  int64_t alice = AddUser("alice");
+  int64_t bob = AddUser("bob");
+  EXPECT_TRUE(*store_->ConsumeLoginOtpStep(alice, 100, kNow));
+  EXPECT_FALSE(*store_->ConsumeLoginOtpStep(alice, 100, kNow));
+  EXPECT_TRUE(*store_->ConsumeLoginOtpStep(alice, 101, kNow));
+  EXPECT_TRUE(*store_->ConsumeLoginOtpStep(bob, 100, kNow));
+}
+
+TEST_P(StoreConformance, RefreshRotationAndReuseDetection) {
+  int64_t alice = AddUser("alice");
+  ASSERT_TRUE(store_->CreateSession("s1", alice, "r1", kNow + 100, kNow).ok());
+  RotationResult first = *store_->RotateRefreshToken("r1", "r2", kNow + 100, kNow);
+  EXPECT_EQ(first.outcome, RotationOutcome::kRotated);
+  EXPECT_EQ(first.session_id, "s1");
+  EXPECT_EQ(first.user_id, alice);
+  EXPECT_EQ(store_->RotateRefreshToken("nope", "x", kNow + 100, kNow)->outcome,
+            RotationOutcome::kUnknown);
+  // r1 again: reuse; the whole session dies, r2 included.
+  EXPECT_EQ(store_->RotateRefreshToken("r1", "r3", kNow + 100, kNow)->outcome,
+            RotationOutcome::kReuseDetected);
+  EXPECT_TRUE((*store_->FindSession("s1"))->revoked);
+  EXPECT_EQ(store_->RotateRefreshToken("r2", "r4", kNow + 100, kNow)->outcome,
+            RotationOutcome::kRevoked);
+}
+
+TEST_P(StoreConformance, RefreshRespectsExpiryAndAccountStatus) {
+  int64_t alice = AddUser("alice");
+  ASSERT_TRUE(store_->CreateSession("s1", alice, "r1", kNow + 10, kNow).ok());
+  EXPECT_EQ(store_->RotateRefreshToken("r1", "r2", kNow + 100, kNow + 10)->outcome,
+            RotationOutcome::kExpired);
+  ASSERT_TRUE(store_->CreateSession("s2", alice, "q1", kNow + 100, kNow).ok());
+  ASSERT_TRUE(*store_->SetStatus("alice", AccountStatus::kSuppressed, kNow));
+  RotationResult blocked = *store_->RotateRefreshToken("q1", "q2", kNow + 100, kNow);
+  EXPECT_EQ(blocked.outcome, RotationOutcome::kAccountBlocked);
+  EXPECT_EQ(blocked.status, AccountStatus::kSuppressed);
+  ASSERT_TRUE(*store_->SetStatus("alice", AccountStatus::kActive, kNow));
+  EXPECT_EQ(store_->RotateRefreshToken("q1", "q2", kNow + 100, kNow)->outcome,
+            RotationOutcome::kRotated);  // the blocked attempt changed nothing
+}
+
+TEST_P(StoreConformance, ConcurrentRotationsOfOneTokenHaveOneWinner) {
+  int64_t alice = AddUser("alice");
+  for (int round = 0; round < 5; ++round) {
+    std::string session = "s" + std::to_string(round);
+    std::string token = "t" + std::to_string(round);
+    ASSERT_TRUE(store_->CreateSession(session, alice, token, kNow + 100, kNow).ok());
+    std::atomic<int> winners{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t) {
+      threads.emplace_back([&, t] {
+        Result<RotationResult> result = store_->RotateRefreshToken(
+            token, token + "-new" + std::to_string(t), kNow + 100, kNow);
+        ASSERT_TRUE(result.ok()) << result.error();
+        if (result->outcome == RotationOutcome::kRotated) ++winners;
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    EXPECT_EQ(winners.load(), 1) << "round " << round;
+  }
+}
+
+TEST_P(StoreConformance, NoTokenSurvivesARevocationRacingARefresh) {
+  int64_t alice = AddUser("alice");
+  for (int round = 0; round < 10; ++round) {
+    std::string session = "s" + std::to_string(round);
+    std::string token = "t" + std::to_string(round);
+    std::string next = token + "-next";
+    ASSERT_TRUE(store_->CreateSession(session, alice, token, kNow + 100, kNow).ok());
+    std::thread refresher([&] {
+      ASSERT_TRUE(store_->RotateRefreshToken(token, next, kNow + 100, kNow).ok());
+    });
+    std::thread revoker([&] { ASSERT_TRUE(store_->RevokeSession(session, kNow).ok()); });
+    refresher.join();
+    revoker.join();
+    EXPECT_NE(store_->RotateRefreshToken(next, next + "x", kNow + 100, kNow)->outcome,
+              RotationOutcome::kRotated);
+    EXPECT_NE(store_->RotateRefreshToken(token, token + "x", kNow + 100, kNow)->outcome,
+              RotationOutcome::kRotated);
+  }
+}
+
+TEST_P(StoreConformance, CredentialChangesRevokeEverySession) {
+  int64_t alice = AddUser("alice");
+  int64_t bob = AddUser("bob");
+  ASSERT_TRUE(store_->CreateSession("a1", alice, "ra1", kNow + 100, kNow).ok());
+  ASSERT_TRUE(store_->CreateSession("a2", alice, "ra2", kNow + 100, kNow).ok());
+  ASSERT_TRUE(store_->CreateSession("b1", bob, "rb1", kNow + 100, kNow).ok());
+  EXPECT_TRUE(*store_->SetPasswordHash("alice", "new-hash", kNow));
+  EXPECT_TRUE((*store_->FindSession("a1"))->revoked);
+  EXPECT_TRUE((*store_->FindSession("a2"))->revoked);
+  EXPECT_FALSE((*store_->FindSession("b1"))->revoked);
+  EXPECT_EQ((*store_->FindUserById(alice))->password_hash, "new-hash");
+  EXPECT_TRUE(*store_->SetTotpSecret("bob", "new-sealed", kNow));
+  EXPECT_TRUE((*store_->FindSession("b1"))->revoked);
+  EXPECT_FALSE(*store_->SetPasswordHash("nobody", "h", kNow));
+}
+
+TEST_P(StoreConformance, OtpFailuresRevokeAtTheLimit) {
+  int64_t alice = AddUser("alice");
+  ASSERT_TRUE(store_->CreateSession("s1", alice, "r1", kNow + 100, kNow).ok());
+  for (int i = 1; i <= 4; ++i) EXPECT_FALSE(*store_->RecordOtpFailure("s1", 5, kNow)) << i;
+  EXPECT_TRUE(store_->ResetOtpFailures("s1").ok());
+  for (int i = 1; i <= 4; ++i) EXPECT_FALSE(*store_->RecordOtpFailure("s1", 5, kNow)) << i;
+  EXPECT_TRUE(*store_->RecordOtpFailure("s1", 5, kNow));
+  EXPECT_TRUE((*store_->FindSession("s1"))->revoked);
+}
+
+TEST_P(StoreConformance, SigningKeysRotate) {
+  ASSERT_TRUE(store_->AddSigningKey({"k1", "HS256", "sealed1", 0, 0}, kNow).ok());
+  ASSERT_TRUE(store_->AddSigningKey({"k2", "HS256", "sealed2", 0, 0}, kNow + 5).ok());
+  std::vector<SigningKeyRecord> keys = *store_->ListSigningKeys();
+  ASSERT_EQ(keys.size(), 2u);
+  EXPECT_EQ(keys[0].kid, "k1");
+  EXPECT_EQ(keys[0].retired_at, kNow + 5);
+  EXPECT_EQ(keys[1].kid, "k2");
+  EXPECT_EQ(keys[1].retired_at, 0);
+  EXPECT_EQ(keys[1].secret_sealed, "sealed2");
+}
+
+TEST_P(StoreConformance, StateSurvivesReopening) {
+  AddUser("alice");
+  ASSERT_EQ(*store_->AdmitLoginAttempt("alice", kNow, kPolicy), Admission::kProceed);
+  ASSERT_TRUE(store_->RecordLoginFailure("alice", kNow, kPolicy).ok());
+  store_.reset();
+  Result<std::unique_ptr<Store>> reopened = OpenStore(url_);
+  ASSERT_TRUE(reopened.ok()) << reopened.error();
+  EXPECT_TRUE((*reopened)->FindUserByName("alice")->has_value());
+  EXPECT_EQ((*reopened)->GetAttemptState("alice")->count, 1);
+}
+
+TEST_P(StoreConformance, PruneDropsOnlyWhatCannotMatter) {
+  int64_t alice = AddUser("alice");
+  ASSERT_TRUE(store_->CreateSession("s1", alice, "old", kNow + 10, kNow).ok());
+  ASSERT_TRUE(store_->CreateSession("s2", alice, "live", kNow + 1000, kNow).ok());
+  ASSERT_TRUE(store_->Prune(kNow + 20).ok());
+  EXPECT_EQ(store_->RotateRefreshToken("old", "x", kNow + 1000, kNow + 20)->outcome,
+            RotationOutcome::kUnknown);
+  EXPECT_EQ(store_->RotateRefreshToken("live", "y", kNow + 1000, kNow + 20)->outcome,
+            RotationOutcome::kRotated);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, StoreConformance,
+                         ::testing::Values(StoreFactory{"sqlite", FreshSqliteUrl}),
+                         [](const auto& info) { return info.param.name; });
+
+TEST(OpenStoreTest, RejectsUnknownUrls) {
+  EXPECT_FALSE(OpenStore("mysql://x").ok());
+  EXPECT_FALSE(OpenStore("sqlite:").ok());
+  EXPECT_FALSE(OpenStore("").ok());
+}
+
+}  // namespace
+}  // namespace authgate
