@@ -11,12 +11,23 @@
 #include <iostream>
 #include <sstream>
 
+#include "core/clock.h"
 #include "core/random.h"
+#include "service/audit.h"
 #include "store/open_store.h"
 
 extern char** environ;
 
 namespace authgate::cli {
+
+void AuditOperatorAction(const Context& context, const std::string& event,
+                         const std::string& username, const std::string& detail) {
+  if (context.config.log.audit_file.empty()) return;
+  Result<std::unique_ptr<AuditLog>> audit = AuditLog::Open(context.config.log.audit_file);
+  if (!audit) return;
+  (*audit)->Write(event, {{"username", username}, {"detail", detail}, {"by", "cli"}},
+                  SystemClock().NowMillis());
+}
 
 int Fail(const std::string& message) {
   std::cerr << "authgate: " << message << std::endl;

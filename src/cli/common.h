@@ -32,6 +32,11 @@ Result<SecretBytes> LoadMasterKey(const std::string& path, bool create);
 // Config + store + master key (created when absent).
 Result<Context> OpenContext(const GlobalOptions& options);
 
+// Writes one audit line for an operator action, when log.audit_file names a file (standard
+// output belongs to the command's own output).
+void AuditOperatorAction(const Context& context, const std::string& event,
+                         const std::string& username, const std::string& detail);
+
 // Prints "authgate: <message>" on stderr and returns the exit code 1.
 int Fail(const std::string& message);
 

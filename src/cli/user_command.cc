@@ -192,6 +192,7 @@ void RegisterUser(CLI::App& app, const GlobalOptions& options, int* exit_code) {
     Result<bool> changed = context.store->SetStatus(*name, status, SystemClock().NowSeconds());
     if (!changed) return Error{changed.error()};
     if (!*changed) return Error{"no such user '" + *name + "'"};
+    AuditOperatorAction(context, "status_change", *name, *status_name);
     std::cout << "Status of '" << *name << "' is now " << *status_name << "." << std::endl;
     return Status::Ok();
   }));
@@ -203,6 +204,7 @@ void RegisterUser(CLI::App& app, const GlobalOptions& options, int* exit_code) {
     if (!user) return Error{user.error()};
     Status cleared = context.store->ClearAttempts(*name);
     if (!cleared) return cleared;
+    AuditOperatorAction(context, "unlock", *name, "lock and failure count cleared");
     std::cout << "Unlocked '" << *name << "'." << std::endl;
     return Status::Ok();
   }));
@@ -277,6 +279,7 @@ void RegisterUser(CLI::App& app, const GlobalOptions& options, int* exit_code) {
     Result<bool> changed = context.store->SetPasswordHash(*name, *hash, SystemClock().NowSeconds());
     if (!changed) return Error{changed.error()};
     if (!*changed) return Error{"no such user '" + *name + "'"};
+    AuditOperatorAction(context, "revocation", *name, "password changed: every session ended");
     if (!*password_stdin) std::cout << "Password:     " << password << "\n";
     std::cout << "Password of '" << *name << "' changed; every session of it has ended."
               << std::endl;
@@ -294,6 +297,7 @@ void RegisterUser(CLI::App& app, const GlobalOptions& options, int* exit_code) {
     Result<bool> changed = context.store->SetTotpSecret(*name, totp.sealed, SystemClock().NowSeconds());
     if (!changed) return Error{changed.error()};
     if (!*changed) return Error{"no such user '" + *name + "'"};
+    AuditOperatorAction(context, "revocation", *name, "TOTP secret reset: every session ended");
     std::string uri = OtpauthUri(context.config.tokens.issuer, *name, totp.secret_base32);
     if (*json_flag) {
       std::cout << json{{"username", *name}, {"totpSecret", totp.secret_base32}, {"otpauthUri", uri}}.dump()

@@ -6,6 +6,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <array>
 #include <chrono>
 #include <optional>
 #include <thread>
@@ -86,14 +87,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
     head_ = request.method() == http::verb::head;
     auto self = shared_from_this();
     auto work = asio::make_work_guard(stream_.get_executor());
-    server_.handler_.Handle(std::move(request), peer_,
-                            [self, work](HttpResponse response) mutable {
-                              asio::post(self->stream_.get_executor(),
-                                         [self, response = std::move(response)]() mutable {
-                                           self->Write(std::move(response));
-                                         });
-                              work.reset();
-                            });
+    try {
+      server_.handler_.Handle(std::move(request), peer_,
+                              [self, work](HttpResponse response) mutable {
+                                asio::post(self->stream_.get_executor(),
+                                           [self, response = std::move(response)]() mutable {
+                                             self->Write(std::move(response));
+                                           });
+                                work.reset();
+                              });
+    } catch (const std::exception&) {
+      // No internals in the body (SPEC.md §6); the handler never answered, so answer here.
+      keep_alive_ = false;
+      Write(ErrorResponse(500, MessageCode::kInternalError));
+    }
   }
 
   void SendError(unsigned status, MessageCode code) {
@@ -127,8 +134,29 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void OnWrite(beast::error_code ec, std::size_t) {
     response_.reset();
-    if (ec || !keep_alive_) return Close();
+    if (ec) return Close();
+    if (!keep_alive_) return LingerClose();
     ReadRequest();
+  }
+
+  // Half-closes, then discards what the client is still sending (for example the rest of an
+  // oversized body) for a short while, so it can read our answer instead of a reset.
+  void LingerClose() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return Close();
+    stream_.expires_after(std::chrono::seconds(2));
+    Discard();
+  }
+
+  void Discard() {
+    discard_ = std::make_shared<std::array<char, 4096>>();
+    stream_.async_read_some(asio::buffer(*discard_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->discarded_ += n;
+                              if (ec || self->discarded_ > kMaxDiscardBytes) return self->Close();
+                              self->Discard();
+                            });
   }
 
   void Close() {
@@ -142,6 +170,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<HttpResponse> response_;
+  static constexpr size_t kMaxDiscardBytes = 1 << 20;
+  std::shared_ptr<std::array<char, 4096>> discard_;
+  size_t discarded_ = 0;
   std::string peer_;
   bool keep_alive_ = false;
   bool head_ = false;

@@ -1,5 +1,6 @@
 #include "store/open_store.h"
 
+#include "store/postgres_store.h"
 #include "store/sqlite_store.h"
 
 namespace authgate {
@@ -14,7 +15,9 @@ Result<std::unique_ptr<Store>> OpenStore(const std::string& url) {
     return std::unique_ptr<Store>(std::move(*store));
   }
   if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
-    return Error{"storage URL: PostgreSQL is not supported by this build yet (see issue #3)"};
+    Result<std::unique_ptr<PostgresStore>> store = PostgresStore::Open(url);
+    if (!store) return Error{store.error()};
+    return std::unique_ptr<Store>(std::move(*store));
   }
   return Error{"storage URL must be sqlite:PATH or postgresql://user:pass@host:port/dbname"};
 }

@@ -24,6 +24,16 @@ BIN = os.environ.get("AUTHGATE_BIN", os.path.join(os.path.dirname(__file__), "..
 
 
 def totp(secret_b32, at=None, step_offset=0):
+    """The code of `secret_b32` for the current step (+ step_offset).
+
+    Tests that log one user in several times use distinct steps (offsets -1, 0, +1). Near the
+    end of a 30 s step this waits for the next one, so a test's sequence of codes never
+    straddles a step boundary (which would make "the previous step" mean the step just used).
+    """
+    if at is None:
+        into_step = time.time() % 30
+        if into_step > 26:
+            time.sleep(30 - into_step + 0.05)
     key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
     counter = int((time.time() if at is None else at) // 30) + step_offset
     digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()

@@ -361,6 +361,9 @@ class VerifyTest(SharedServerTest):
                                                               totp(reset["totpSecret"])).status == 401, 1.0))
         user["totpSecret"] = reset["totpSecret"]
         self.assertEqual(self.server.login(user).status, 200)
+        revocations = [e for e in self.server.audit_events()
+                       if e["event"] == "revocation" and e.get("username") == user["username"]]
+        self.assertEqual(len(revocations), 2, revocations)
 
 
 class HttpBehaviourTest(SharedServerTest):

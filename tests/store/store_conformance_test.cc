@@ -1,6 +1,10 @@
 // One conformance suite for every Store implementation (SPEC.md semantics, concurrency).
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 #include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
 
 #include <atomic>
 #include <filesystem>
@@ -26,6 +30,37 @@ std::string FreshSqliteUrl() {
                               ("authgate-store-test-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   return "sqlite:" + (dir / ("store" + std::to_string(counter++) + ".db")).string();
+}
+
+// The PostgreSQL server started by the CTest fixture (scripts/pg-test-server.sh) writes its
+// URL to the file named by AUTHGATE_TEST_PG_URL_FILE.
+std::string PostgresBaseUrl() {
+  const char* file = std::getenv("AUTHGATE_TEST_PG_URL_FILE");
+  if (file == nullptr) return "";
+  std::ifstream in(file);
+  std::string url;
+  std::getline(in, url);
+  return url;
+}
+
+std::string FreshPostgresUrl() {
+  std::string url = PostgresBaseUrl();
+  if (url.empty()) return "postgresql://unreadable-AUTHGATE_TEST_PG_URL_FILE";
+  { Result<std::unique_ptr<Store>> migrated = OpenStore(url); }
+  PGconn* connection = PQconnectdb(url.c_str());
+  PQclear(PQexec(connection,
+                 "TRUNCATE users, login_attempts, used_otp_steps, sessions, refresh_tokens, "
+                 "signing_keys, changes RESTART IDENTITY"));
+  PQfinish(connection);
+  return url;
+}
+
+std::vector<StoreFactory> Factories() {
+  std::vector<StoreFactory> factories = {{"sqlite", FreshSqliteUrl}};
+  if (std::getenv("AUTHGATE_TEST_PG_URL_FILE") != nullptr) {
+    factories.push_back({"postgres", FreshPostgresUrl});
+  }
+  return factories;
 }
 
 class StoreConformance : public ::testing::TestWithParam<StoreFactory> {
@@ -255,11 +290,12 @@ TEST_P(StoreConformance, PruneDropsOnlyWhatCannotMatter) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, StoreConformance,
-                         ::testing::Values(StoreFactory{"sqlite", FreshSqliteUrl}),
+                         ::testing::ValuesIn(Factories()),
                          [](const auto& info) { return info.param.name; });
 
 TEST(OpenStoreTest, RejectsUnknownUrls) {
   EXPECT_FALSE(OpenStore("mysql://x").ok());
+  EXPECT_FALSE(OpenStore("postgresql://nobody:x@127.0.0.1:1/none").ok());
   EXPECT_FALSE(OpenStore("sqlite:").ok());
   EXPECT_FALSE(OpenStore("").ok());
 }

@@ -1,0 +1,723 @@
+#include "store/postgres_store.h"
+
+#include <libpq-fe.h>
+
+#include <stdexcept>
+
+namespace authgate {
+namespace {
+
+// Thrown inside this file only; every public operation converts it into an Error value.
+struct PgError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+constexpr int kSchemaVersion = 1;
+constexpr int64_t kMigrationLock = 0x61757468676174;  // "authgat"
+constexpr int64_t kChangeLogLock = 0x61757468636c67;  // "authclg"
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS users(
+  id BIGSERIAL PRIMARY KEY,
+  username TEXT NOT NULL UNIQUE,
+  password_hash TEXT NOT NULL,
+  totp_secret BYTEA NOT NULL,
+  status TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS login_attempts(
+  username TEXT PRIMARY KEY,
+  count INTEGER NOT NULL,
+  locked_until BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS used_otp_steps(
+  user_id BIGINT NOT NULL,
+  step BIGINT NOT NULL,
+  used_at BIGINT NOT NULL,
+  PRIMARY KEY(user_id, step));
+CREATE TABLE IF NOT EXISTS sessions(
+  id TEXT PRIMARY KEY,
+  user_id BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  revoked_at BIGINT,
+  otp_failures INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS sessions_user ON sessions(user_id);
+CREATE TABLE IF NOT EXISTS refresh_tokens(
+  hash TEXT PRIMARY KEY,
+  session_id TEXT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  rotated BOOLEAN NOT NULL DEFAULT FALSE,
+  created_at BIGINT NOT NULL);
+CREATE INDEX IF NOT EXISTS refresh_tokens_session ON refresh_tokens(session_id);
+CREATE INDEX IF NOT EXISTS refresh_tokens_expiry ON refresh_tokens(expires_at);
+CREATE TABLE IF NOT EXISTS signing_keys(
+  kid TEXT PRIMARY KEY,
+  alg TEXT NOT NULL,
+  secret BYTEA NOT NULL,
+  created_at BIGINT NOT NULL,
+  retired_at BIGINT NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS changes(
+  seq BIGSERIAL PRIMARY KEY,
+  kind TEXT NOT NULL,
+  ref TEXT NOT NULL,
+  at BIGINT NOT NULL);
+CREATE INDEX IF NOT EXISTS changes_at ON changes(at);
+)sql";
+
+// One query parameter: text, or bytes sent in binary format (bytea).
+struct Param {
+  std::string value;
+  bool binary = false;
+  Param(std::string text) : value(std::move(text)) {}  // NOLINT: implicit by design
+  Param(const char* text) : value(text) {}              // NOLINT: implicit by design
+  Param(int64_t number) : value(std::to_string(number)) {}  // NOLINT: implicit by design
+  static Param Bytes(std::string bytes) {
+    Param param(std::move(bytes));
+    param.binary = true;
+    return param;
+  }
+};
+
+class PgResult {
+ public:
+  explicit PgResult(PGresult* result) : result_(result) {}
+  PgResult(PgResult&& other) noexcept : result_(other.result_) { other.result_ = nullptr; }
+  PgResult(const PgResult&) = delete;
+  ~PgResult() { PQclear(result_); }
+
+  int Rows() const { return PQntuples(result_); }
+  bool IsNull(int row, int column) const { return PQgetisnull(result_, row, column) != 0; }
+  std::string Text(int row, int column) const {
+    return std::string(PQgetvalue(result_, row, column), PQgetlength(result_, row, column));
+  }
+  int64_t Int(int row, int column) const { return std::stoll(Text(row, column)); }
+  bool Bool(int row, int column) const { return Text(row, column) == "t"; }
+  std::string Bytes(int row, int column) const {
+    size_t length = 0;
+    unsigned char* bytes = PQunescapeBytea(
+        reinterpret_cast<const unsigned char*>(PQgetvalue(result_, row, column)), &length);
+    if (bytes == nullptr) throw PgError("cannot decode bytea");
+    std::string out(reinterpret_cast<const char*>(bytes), length);
+    PQfreemem(bytes);
+    return out;
+  }
+  int64_t Affected() const {
+    const char* tuples = PQcmdTuples(result_);
+    return (tuples && *tuples) ? std::stoll(tuples) : 0;
+  }
+
+ private:
+  PGresult* result_;
+};
+
+}  // namespace
+
+// One libpq connection; used by one thread at a time.
+class PostgresConnection {
+ public:
+  explicit PostgresConnection(PGconn* connection) : connection_(connection) {}
+  ~PostgresConnection() { PQfinish(connection_); }
+  PostgresConnection(const PostgresConnection&) = delete;
+  PostgresConnection& operator=(const PostgresConnection&) = delete;
+  bool healthy() const { return PQstatus(connection_) == CONNECTION_OK; }
+  PGconn* raw() { return connection_; }
+
+ private:
+  PGconn* connection_;
+};
+
+namespace {
+
+// Executes and checks: throws PgError for anything but a successful command or row set.
+PgResult Run(PostgresConnection& c, const char* sql, const std::vector<Param>& params = {}) {
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+  std::vector<int> formats;
+  for (const Param& param : params) {
+    values.push_back(param.value.data());
+    lengths.push_back(static_cast<int>(param.value.size()));
+    formats.push_back(param.binary ? 1 : 0);
+  }
+  PGresult* result = PQexecParams(c.raw(), sql, static_cast<int>(params.size()), nullptr,
+                                  values.data(), lengths.data(), formats.data(), 0);
+  ExecStatusType status = PQresultStatus(result);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    std::string message = result ? PQresultErrorMessage(result) : PQerrorMessage(c.raw());
+    PQclear(result);
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
+      message.pop_back();
+    }
+    throw PgError(message.empty() ? "query failed" : message);
+  }
+  return PgResult(result);
+}
+
+class Transaction {
+ public:
+  explicit Transaction(PostgresConnection& connection) : connection_(connection) {
+    Run(connection_, "BEGIN");
+  }
+  ~Transaction() {
+    if (!done_ && connection_.healthy()) PQclear(PQexec(connection_.raw(), "ROLLBACK"));
+  }
+  void Commit() {
+    Run(connection_, "COMMIT");
+    done_ = true;
+  }
+
+ private:
+  PostgresConnection& connection_;
+  bool done_ = false;
+};
+
+std::string KindName(ChangeKind kind) {
+  switch (kind) {
+    case ChangeKind::kUser: return "user";
+    case ChangeKind::kSession: return "session";
+    case ChangeKind::kKeys: return "keys";
+  }
+  return "keys";
+}
+
+// Appends to the change log; the advisory lock (held to commit) keeps seq in commit order.
+void AppendChange(PostgresConnection& c, ChangeKind kind, const std::string& ref, int64_t now) {
+  Run(c, "SELECT pg_advisory_xact_lock($1)", {kChangeLogLock});
+  Run(c, "INSERT INTO changes(kind, ref, at) VALUES($1, $2, $3)", {KindName(kind), ref, now});
+}
+
+AccountStatus StatusFromText(const std::string& text) {
+  AccountStatus status = AccountStatus::kSuppressed;  // an unreadable status never grants access
+  ParseAccountStatus(text, &status);
+  return status;
+}
+
+constexpr const char* kUserColumns =
+    "SELECT id, username, password_hash, totp_secret, status, created_at, updated_at FROM users ";
+
+UserRecord ReadUser(const PgResult& r, int row) {
+  UserRecord user;
+  user.id = r.Int(row, 0);
+  user.username = r.Text(row, 1);
+  user.password_hash = r.Text(row, 2);
+  user.totp_secret_sealed = r.Bytes(row, 3);
+  user.status = StatusFromText(r.Text(row, 4));
+  user.created_at = r.Int(row, 5);
+  user.updated_at = r.Int(row, 6);
+  return user;
+}
+
+// Locks (creating if needed) the attempts row of `username` and returns its state.
+AttemptState LockAttempts(PostgresConnection& c, const std::string& username) {
+  Run(c,
+      "INSERT INTO login_attempts(username, count, locked_until) VALUES($1, 0, 0) "
+      "ON CONFLICT (username) DO NOTHING",
+      {username});
+  PgResult r = Run(c,
+                   "SELECT count, locked_until FROM login_attempts WHERE username = $1 "
+                   "FOR UPDATE",
+                   {username});
+  return AttemptState{static_cast<int>(r.Int(0, 0)), r.Int(0, 1)};
+}
+
+void WriteAttempts(PostgresConnection& c, const std::string& username, const AttemptState& s) {
+  if (s.count == 0 && s.locked_until == 0) {
+    Run(c, "DELETE FROM login_attempts WHERE username = $1", {username});
+    return;
+  }
+  Run(c, "UPDATE login_attempts SET count = $2, locked_until = $3 WHERE username = $1",
+      {username, static_cast<int64_t>(s.count), s.locked_until});
+}
+
+bool RevokeSessionLocked(PostgresConnection& c, const std::string& session_id, int64_t now) {
+  PgResult r = Run(c, "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+                   {now, session_id});
+  if (r.Affected() == 0) return false;
+  AppendChange(c, ChangeKind::kSession, session_id, now);
+  return true;
+}
+
+template <typename T, typename Body>
+Result<T> Guard(Body&& body) {
+  try {
+    return body();
+  } catch (const PgError& error) {
+    return Error{std::string("store: ") + error.what()};
+  } catch (const std::bad_alloc&) {
+    return Error{"store: out of memory"};
+  } catch (const std::exception& error) {  // std::stoll on a malformed value
+    return Error{std::string("store: unexpected value: ") + error.what()};
+  }
+}
+
+template <typename Body>
+Status GuardStatus(Body&& body) {
+  Result<bool> result = Guard<bool>([&] {
+    body();
+    return true;
+  });
+  if (!result) return Error{result.error()};
+  return Status::Ok();
+}
+
+std::string WithConnectTimeout(const std::string& url) {
+  if (url.find("connect_timeout=") != std::string::npos) return url;
+  return url + (url.find('?') == std::string::npos ? "?" : "&") + "connect_timeout=3";
+}
+
+constexpr int kMaxConnections = 8;
+
+}  // namespace
+
+class PostgresStore::Lease {
+ public:
+  Lease(PostgresStore& store, std::unique_ptr<PostgresConnection> connection)
+      : store_(store), connection_(std::move(connection)) {}
+  Lease(Lease&&) = default;
+  ~Lease() {
+    if (!connection_) return;
+    std::lock_guard<std::mutex> lock(store_.mutex_);
+    if (connection_->healthy()) {
+      store_.idle_.push_back(std::move(connection_));
+    } else {
+      // Broken: the server restarted or went away. Its idle siblings almost certainly are
+      // broken too; drop them all so the next operations reconnect instead of failing.
+      connection_.reset();
+      store_.open_connections_ -= 1 + static_cast<int>(store_.idle_.size());
+      store_.idle_.clear();
+    }
+    store_.available_.notify_one();
+  }
+  PostgresConnection& operator*() { return *connection_; }
+
+ private:
+  PostgresStore& store_;
+  std::unique_ptr<PostgresConnection> connection_;
+};
+
+PostgresStore::PostgresStore(std::string url) : url_(WithConnectTimeout(url)) {}
+PostgresStore::~PostgresStore() = default;
+
+PostgresStore::Lease PostgresStore::Acquire() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (idle_.empty() && open_connections_ >= kMaxConnections) available_.wait(lock);
+  if (!idle_.empty()) {
+    std::unique_ptr<PostgresConnection> connection = std::move(idle_.back());
+    idle_.pop_back();
+    return Lease(*this, std::move(connection));
+  }
+  ++open_connections_;
+  lock.unlock();
+  PGconn* raw = PQconnectdb(url_.c_str());
+  if (PQstatus(raw) != CONNECTION_OK) {
+    std::string message = raw ? PQerrorMessage(raw) : "out of memory";
+    PQfinish(raw);
+    {
+      std::lock_guard<std::mutex> relock(mutex_);
+      --open_connections_;
+    }
+    available_.notify_one();
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
+      message.pop_back();
+    }
+    throw PgError("cannot connect to PostgreSQL: " + message);
+  }
+  PQclear(PQexec(raw, "SET client_min_messages = warning"));
+  return Lease(*this, std::make_unique<PostgresConnection>(raw));
+}
+
+Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& url) {
+  std::unique_ptr<PostgresStore> store(new PostgresStore(url));
+  Status migrated = GuardStatus([&] {
+    Lease lease = store->Acquire();
+    PostgresConnection& c = *lease;
+    Transaction tx(c);
+    Run(c, "SELECT pg_advisory_xact_lock($1)", {kMigrationLock});
+    Run(c, "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)");
+    PgResult r = Run(c, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
+    int64_t current = r.Int(0, 0);
+    if (current > kSchemaVersion) {
+      throw PgError("database schema version " + std::to_string(current) +
+                    " is newer than this authgate (" + std::to_string(kSchemaVersion) + ")");
+    }
+    if (current < kSchemaVersion) {
+      PGresult* applied = PQexec(c.raw(), kSchema);
+      bool ok = PQresultStatus(applied) == PGRES_COMMAND_OK;
+      std::string message = ok ? "" : PQresultErrorMessage(applied);
+      PQclear(applied);
+      if (!ok) throw PgError("migration failed: " + message);
+      Run(c, "DELETE FROM schema_version");
+      Run(c, "INSERT INTO schema_version(version) VALUES($1)",
+          {static_cast<int64_t>(kSchemaVersion)});
+    }
+    tx.Commit();
+  });
+  if (!migrated) return Error{migrated.error()};
+  return store;
+}
+
+bool PostgresStore::Ping() {
+  return Guard<bool>([&] {
+           Lease lease = Acquire();
+           Run(*lease, "SELECT 1");
+           return true;
+         }).ok();
+}
+
+Result<int64_t> PostgresStore::CreateUser(const NewUser& user, int64_t now) {
+  return Guard<int64_t>([&]() -> Result<int64_t> {
+    Lease lease = Acquire();
+    PgResult r = Run(*lease,
+                     "INSERT INTO users(username, password_hash, totp_secret, status, "
+                     "created_at, updated_at) VALUES($1, $2, $3, $4, $5, $5) "
+                     "ON CONFLICT (username) DO NOTHING RETURNING id",
+                     {user.username, user.password_hash, Param::Bytes(user.totp_secret_sealed),
+                      std::string(AccountStatusName(user.status)), now});
+    if (r.Rows() == 0) return Error{"user '" + user.username + "' already exists"};
+    return r.Int(0, 0);
+  });
+}
+
+Result<std::optional<UserRecord>> PostgresStore::FindUserByName(const std::string& username) {
+  return Guard<std::optional<UserRecord>>([&]() -> std::optional<UserRecord> {
+    Lease lease = Acquire();
+    static const std::string sql = std::string(kUserColumns) + "WHERE username = $1";
+    PgResult r = Run(*lease, sql.c_str(), {username});
+    if (r.Rows() == 0) return std::nullopt;
+    return ReadUser(r, 0);
+  });
+}
+
+Result<std::optional<UserRecord>> PostgresStore::FindUserById(int64_t id) {
+  return Guard<std::optional<UserRecord>>([&]() -> std::optional<UserRecord> {
+    Lease lease = Acquire();
+    static const std::string sql = std::string(kUserColumns) + "WHERE id = $1";
+    PgResult r = Run(*lease, sql.c_str(), {id});
+    if (r.Rows() == 0) return std::nullopt;
+    return ReadUser(r, 0);
+  });
+}
+
+Result<std::vector<UserRecord>> PostgresStore::ListUsers() {
+  return Guard<std::vector<UserRecord>>([&] {
+    Lease lease = Acquire();
+    static const std::string sql = std::string(kUserColumns) + "ORDER BY id";
+    PgResult r = Run(*lease, sql.c_str());
+    std::vector<UserRecord> users;
+    for (int row = 0; row < r.Rows(); ++row) users.push_back(ReadUser(r, row));
+    return users;
+  });
+}
+
+Result<bool> PostgresStore::SetStatus(const std::string& username, AccountStatus status,
+                                      int64_t now) {
+  return Guard<bool>([&] {
+    Lease lease = Acquire();
+    PostgresConnection& c = *lease;
+    Transaction tx(c);
+    PgResult r = Run(c, "UPDATE users SET status = $1, updated_at = $2 WHERE username = $3 RETURNING id",
+                     {std::string(AccountStatusName(status)), now, username});
+    if (r.Rows() == 0) return false;
+    AppendChange(c, ChangeKind::kUser, r.Text(0, 0), now);
+    tx.Commit();
+    return true;
+  });
+}
+
+namespace {
+
+// Replaces one credential column (the TOTP secret when `is_totp`) and revokes every live
+// session of the user, in one transaction.
+bool ReplaceCredential(PostgresConnection& c, const char* update_sql, const std::string& username,
+                       const Param& value, bool is_totp, int64_t now) {
+  Transaction tx(c);
+  PgResult r = Run(c, update_sql, {value, now, username});
+  if (r.Rows() == 0) return false;
+  std::string id = r.Text(0, 0);
+  Run(c, "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+      {now, id});
+  // Codes of a new TOTP secret are new codes: the steps used with the old one do not apply.
+  if (is_totp) Run(c, "DELETE FROM used_otp_steps WHERE user_id = $1", {id});
+  AppendChange(c, ChangeKind::kUser, id, now);
+  tx.Commit();
+  return true;
+}
+
+}  // namespace
+
+Result<bool> PostgresStore::SetPasswordHash(const std::string& username, const std::string& hash,
+                                            int64_t now) {
+  return Guard<bool>([&] {
+    Lease lease = Acquire();
+    return ReplaceCredential(
+        *lease,
+        "UPDATE users SET password_hash = $1, updated_at = $2 WHERE username = $3 RETURNING id",
+        username, Param(hash), false, now);
+  });
+}
+
+Result<bool> PostgresStore::SetTotpSecret(const std::string& username, const std::string& sealed,
+                                          int64_t now) {
+  return Guard<bool>([&] {
+    Lease lease = Acquire();
+    return ReplaceCredential(
+        *lease,
+        "UPDATE users SET totp_secret = $1, updated_at = $2 WHERE username = $3 RETURNING id",
+        username, Param::Bytes(sealed), true, now);
+  });
+}
+
+Status PostgresStore::UpdatePasswordHash(int64_t user_id, const std::string& hash) {
+  return GuardStatus([&] {
+    Lease lease = Acquire();
+    Run(*lease, "UPDATE users SET password_hash = $1 WHERE id = $2", {hash, user_id});
+  });
+}
+
+Result<Admission> PostgresStore::AdmitLoginAttempt(const std::string& username, int64_t now,
+                                                   const LockoutPolicy& policy) {
+  return Guard<Admission>([&] {
+    Lease lease = Acquire();
+    PostgresConnection& c = *lease;
+    Transaction tx(c);
+    AdmissionResult result = AdmitAttempt(LockAttempts(c, username), now, policy);
+    WriteAttempts(c, username, result.next);
+    tx.Commit();
+    return result.admission;
+  });
+}
+
+Result<AttemptState> PostgresStore::RecordLoginFailure(const std::string& username, int64_t now,
+                                                       const LockoutPolicy& policy) {
+  return Guard<AttemptState>([&] {
+    Lease lease = Acquire();
+    PostgresConnection& c = *lease;
+    Transaction tx(c);
+    AttemptState after = AfterFailure(LockAttempts(c, username), now, policy);
+    WriteAttempts(c, username, after);
+    tx.Commit();
+    return after;
+  });
+}
+
+Status PostgresStore::RecordLoginSuccess(const std::string& username) {
+  return GuardStatus([&] {
+    Lease lease = Acquire();
+    Run(*lease, "DELETE FROM login_attempts WHERE username = $1", {username});
+  });
+}
+
+Result<AttemptState> PostgresStore::GetAttemptState(const std::string& username) {
+  return Guard<AttemptState>([&] {
+    Lease lease = Acquire();
+    PgResult r = Run(*lease, "SELECT count, locked_until FROM login_attempts WHERE username = $1",
+                     {username});
+    if (r.Rows() == 0) return AttemptState{};
+    return AttemptState{static_cast<int>(r.Int(0, 0)), r.Int(0, 1)};
+  });
+}
+
+Status PostgresStore::ClearAttempts(const std::string& username) {
+  return RecordLoginSuccess(username);
+}
+
+Result<bool> PostgresStore::ConsumeLoginOtpStep(int64_t user_id, int64_t step, int64_t now) {
+  return Guard<bool>([&] {
+    Lease lease = Acquire();
+    PgResult r = Run(*lease,
+                     "INSERT INTO used_otp_steps(user_id, step, used_at) VALUES($1, $2, $3) "
+                     "ON CONFLICT DO NOTHING",
+                     {user_id, step, now});
+    return r.Affected() == 1;
+  });
+}
+
+Status PostgresStore::CreateSession(const std::string& session_id, int64_t user_id,
+                                    const std::string& refresh_hash, int64_t refresh_expires_at,
+                                    int64_t now) {
+  return GuardStatus([&] {
+    Lease lease = Acquire();
+    PostgresConnection& c = *lease;
+    Transaction tx(c);
+    Run(c, "INSERT INTO sessions(id, user_id, created_at) VALUES($1, $2, $3)",
+        {session_id, user_id, now});
+    Run(c,
+        "INSERT INTO refresh_tokens(hash, session_id, expires_at, created_at) "
+        "VALUES($1, $2, $3, $4)",
+        {refresh_hash, session_id, refresh_expires_at, now});
+    tx.Commit();
+  });
+}
+
+Result<RotationResult> PostgresStore::RotateRefreshToken(const std::string& old_hash,
+                                                         const std::string& new_hash,
+                                                         int64_t new_expires_at, int64_t now) {
+  return Guard<RotationResult>([&] {
+    Lease lease = Acquire();
+    PostgresConnection& c = *lease;
+    Transaction tx(c);
+    RotationResult result;
+    // Locking the token and its session serializes rotations and revocations of the session.
+    PgResult r = Run(c,
+                     "SELECT t.session_id, t.expires_at, t.rotated, s.user_id, s.revoked_at, "
+                     "u.status FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id "
+                     "JOIN users u ON u.id = s.user_id WHERE t.hash = $1 FOR UPDATE OF t, s",
+                     {old_hash});
+    if (r.Rows() == 0) return result;  // kUnknown
+    result.session_id = r.Text(0, 0);
+    int64_t expires_at = r.Int(0, 1);
+    bool rotated = r.Bool(0, 2);
+    result.user_id = r.Int(0, 3);
+    bool revoked = !r.IsNull(0, 4);
+    result.status = StatusFromText(r.Text(0, 5));
+    if (revoked) {
+      result.outcome = RotationOutcome::kRevoked;
+    } else if (rotated) {
+      RevokeSessionLocked(c, result.session_id, now);
+      result.outcome = RotationOutcome::kReuseDetected;
+    } else if (expires_at <= now) {
+      result.outcome = RotationOutcome::kExpired;
+    } else if (result.status != AccountStatus::kActive) {
+      result.outcome = RotationOutcome::kAccountBlocked;
+    } else {
+      Run(c, "UPDATE refresh_tokens SET rotated = TRUE WHERE hash = $1", {old_hash});
+      Run(c,
+          "INSERT INTO refresh_tokens(hash, session_id, expires_at, created_at) "
+          "VALUES($1, $2, $3, $4)",
+          {new_hash, result.session_id, new_expires_at, now});
+      result.outcome = RotationOutcome::kRotated;
+    }
+    tx.Commit();
+    return result;
+  });
+}
+
+Result<std::optional<SessionRecord>> PostgresStore::FindSession(const std::string& session_id) {
+  return Guard<std::optional<SessionRecord>>([&]() -> std::optional<SessionRecord> {
+    Lease lease = Acquire();
+    PgResult r = Run(*lease,
+                     "SELECT id, user_id, created_at, revoked_at, otp_failures FROM sessions "
+                     "WHERE id = $1",
+                     {session_id});
+    if (r.Rows() == 0) return std::nullopt;
+    SessionRecord session;
+    session.id = r.Text(0, 0);
+    session.user_id = r.Int(0, 1);
+    session.created_at = r.Int(0, 2);
+    session.revoked = !r.IsNull(0, 3);
+    session.otp_failures = r.Int(0, 4);
+    return session;
+  });
+}
+
+Result<bool> PostgresStore::RevokeSession(const std::string& session_id, int64_t now) {
+  return Guard<bool>([&] {
+    Lease lease = Acquire();
+    PostgresConnection& c = *lease;
+    Transaction tx(c);
+    PgResult r = Run(c, "SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE", {session_id});
+    bool exists = r.Rows() > 0;
+    if (exists) RevokeSessionLocked(c, session_id, now);
+    tx.Commit();
+    return exists;
+  });
+}
+
+Result<bool> PostgresStore::RecordOtpFailure(const std::string& session_id, int64_t max_failures,
+                                             int64_t now) {
+  return Guard<bool>([&] {
+    Lease lease = Acquire();
+    PostgresConnection& c = *lease;
+    Transaction tx(c);
+    PgResult r = Run(c,
+                     "UPDATE sessions SET otp_failures = otp_failures + 1 "
+                     "WHERE id = $1 AND revoked_at IS NULL RETURNING otp_failures",
+                     {session_id});
+    bool revoked = true;
+    if (r.Rows() > 0) {
+      revoked = false;
+      if (r.Int(0, 0) >= max_failures) {
+        RevokeSessionLocked(c, session_id, now);
+        revoked = true;
+      } else {
+        AppendChange(c, ChangeKind::kSession, session_id, now);
+      }
+    }
+    tx.Commit();
+    return revoked;
+  });
+}
+
+Status PostgresStore::ResetOtpFailures(const std::string& session_id) {
+  return GuardStatus([&] {
+    Lease lease = Acquire();
+    Run(*lease, "UPDATE sessions SET otp_failures = 0 WHERE id = $1", {session_id});
+  });
+}
+
+Result<std::vector<SigningKeyRecord>> PostgresStore::ListSigningKeys() {
+  return Guard<std::vector<SigningKeyRecord>>([&] {
+    Lease lease = Acquire();
+    PgResult r = Run(*lease,
+                     "SELECT kid, alg, secret, created_at, retired_at FROM signing_keys "
+                     "ORDER BY created_at, kid");
+    std::vector<SigningKeyRecord> keys;
+    for (int row = 0; row < r.Rows(); ++row) {
+      keys.push_back({r.Text(row, 0), r.Text(row, 1), r.Bytes(row, 2), r.Int(row, 3),
+                      r.Int(row, 4)});
+    }
+    return keys;
+  });
+}
+
+Status PostgresStore::AddSigningKey(const SigningKeyRecord& key, int64_t now) {
+  return GuardStatus([&] {
+    Lease lease = Acquire();
+    PostgresConnection& c = *lease;
+    Transaction tx(c);
+    Run(c, "UPDATE signing_keys SET retired_at = $1 WHERE retired_at = 0", {now});
+    Run(c, "INSERT INTO signing_keys(kid, alg, secret, created_at) VALUES($1, $2, $3, $4)",
+        {key.kid, key.alg, Param::Bytes(key.secret_sealed), now});
+    AppendChange(c, ChangeKind::kKeys, "", now);
+    tx.Commit();
+  });
+}
+
+Result<int64_t> PostgresStore::LatestChangeSeq() {
+  return Guard<int64_t>([&] {
+    Lease lease = Acquire();
+    return Run(*lease, "SELECT COALESCE(MAX(seq), 0) FROM changes").Int(0, 0);
+  });
+}
+
+Result<std::vector<Change>> PostgresStore::ChangesSince(int64_t seq) {
+  return Guard<std::vector<Change>>([&] {
+    Lease lease = Acquire();
+    PgResult r = Run(*lease,
+                     "SELECT seq, kind, ref FROM changes WHERE seq > $1 ORDER BY seq LIMIT 10000",
+                     {seq});
+    std::vector<Change> changes;
+    for (int row = 0; row < r.Rows(); ++row) {
+      Change change;
+      change.seq = r.Int(row, 0);
+      std::string kind = r.Text(row, 1);
+      change.kind = kind == "user"      ? ChangeKind::kUser
+                    : kind == "session" ? ChangeKind::kSession
+                                        : ChangeKind::kKeys;
+      change.ref = r.Text(row, 2);
+      changes.push_back(std::move(change));
+    }
+    return changes;
+  });
+}
+
+Status PostgresStore::Prune(int64_t now) {
+  return GuardStatus([&] {
+    Lease lease = Acquire();
+    PostgresConnection& c = *lease;
+    Run(c, "DELETE FROM refresh_tokens WHERE expires_at <= $1", {now});
+    Run(c, "DELETE FROM used_otp_steps WHERE used_at < $1", {now - 3600});
+    Run(c, "DELETE FROM changes WHERE at < $1", {now - 3600});
+    Run(c, "DELETE FROM login_attempts WHERE locked_until != 0 AND locked_until < $1", {now});
+  });
+}
+
+}  // namespace authgate

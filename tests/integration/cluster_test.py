@@ -1,0 +1,264 @@
+"""Many instances on one PostgreSQL: three `authgate serve` behind a real nginx (round robin).
+
+Needs the PostgreSQL server of the CTest fixture (AUTHGATE_TEST_PG_URL_FILE, AUTHGATE_PG_DIR)
+and Debian's nginx.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+from harness import AuthgateServer, totp, wait_until
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
+PG_DIR = os.environ.get("AUTHGATE_PG_DIR", "")
+LOGIN = "/api/v1/public/auth/login"
+
+
+def pg_url():
+    with open(os.environ["AUTHGATE_TEST_PG_URL_FILE"]) as f:
+        return f.read().strip()
+
+
+def pg_control(action):
+    subprocess.run(["bash", os.path.join(REPO, "scripts/pg-test-server.sh"), action, PG_DIR],
+                   check=True, capture_output=True, timeout=60)
+
+
+class Nginx:
+    """A real nginx in front of the instances, in its own prefix, stopped by its PID."""
+
+    def __init__(self, ports):
+        self.prefix = tempfile.mkdtemp(prefix="authgate-nginx-")
+        import socket
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        upstreams = "".join("    server 127.0.0.1:%d max_fails=0;\n" % p for p in ports)
+        conf = os.path.join(self.prefix, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write("""
+worker_processes 1;
+daemon off;
+pid %(p)s/nginx.pid;
+error_log %(p)s/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path %(p)s/body;
+  proxy_temp_path %(p)s/proxy;
+  fastcgi_temp_path %(p)s/fastcgi;
+  uwsgi_temp_path %(p)s/uwsgi;
+  scgi_temp_path %(p)s/scgi;
+  upstream authgate {
+%(u)s  }
+  server {
+    listen 127.0.0.1:%(port)d;
+    location / {
+      proxy_pass http://authgate;
+      proxy_set_header X-Forwarded-For $remote_addr;
+      proxy_connect_timeout 2s;
+    }
+  }
+}
+""" % {"p": self.prefix, "u": upstreams, "port": self.port})
+        self.process = subprocess.Popen(["nginx", "-p", self.prefix, "-c", conf, "-e",
+                                         os.path.join(self.prefix, "error.log")],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        import socket as sock
+        def up():
+            try:
+                sock.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return True
+            except OSError:
+                return False
+        if not wait_until(up, 10):
+            raise RuntimeError("nginx did not start")
+
+    def close(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        shutil.rmtree(self.prefix, ignore_errors=True)
+
+
+class Front(AuthgateServer):
+    """Speaks to nginx with the harness's HTTP helpers."""
+
+    def __init__(self, port, cli_server):
+        self.port = port
+        self.cli_server = cli_server
+        self.process = None
+
+    def cli(self, *args, **kwargs):
+        return self.cli_server.cli(*args, **kwargs)
+
+    def add_user(self, *args, **kwargs):
+        return self.cli_server.add_user(*args, **kwargs)
+
+
+class ClusterTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        url = pg_url()
+        subprocess.run(["psql", url, "-q", "-c", "DROP SCHEMA public CASCADE; CREATE SCHEMA public;"],
+                       check=True, capture_output=True)
+        cls.shared = tempfile.mkdtemp(prefix="authgate-cluster-")
+        env = {"AUTHGATE_DB": url,
+               "AUTHGATE_SECRETS_MASTER_KEY_FILE": os.path.join(cls.shared, "master.key")}
+        cls.instances = [AuthgateServer(env) for _ in range(3)]
+        cls.nginx = Nginx([i.port for i in cls.instances])
+        cls.front = Front(cls.nginx.port, cls.instances[0])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.nginx.close()
+        for instance in cls.instances:
+            instance.close()
+        shutil.rmtree(cls.shared, ignore_errors=True)
+
+    def user(self):
+        import uuid
+        return self.front.add_user("c" + uuid.uuid4().hex[:10])
+
+    def live(self):
+        return [i for i in self.instances if i.process is not None]
+
+    def test_01_requests_spread_over_instances(self):
+        user = self.user()
+        for _ in range(6):
+            self.assertEqual(self.front.login(user, password="wrong").status, 400)
+        served = [i for i in self.instances
+                  if any(e.get("username") == user["username"] for e in i.audit_events())]
+        self.assertEqual(len(served), 3)
+
+    def test_02_lockout_is_exact_across_instances(self):
+        user = self.user()
+        answers = [self.front.login(user, password="wrong").codes[0][1] for _ in range(5)]
+        self.assertEqual(answers, ["Username_Or_Password_Incorrect"] * 5)
+        self.assertEqual(self.front.login(user).codes, [("", "Account_Locked")])
+        # Concurrent failures on all instances at once: at most five password checks.
+        other = self.user()
+        results = []
+        lock = threading.Lock()
+
+        def attempt(target):
+            code = target.login(other, password="wrong").codes[0][1]
+            with lock:
+                results.append(code)
+
+        threads = [threading.Thread(target=attempt, args=(self.instances[n % 3],)) for n in range(30)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        self.assertLessEqual(results.count("Username_Or_Password_Incorrect"), 5, results)
+        self.assertEqual(len(results), 30)
+        # An unlock by the CLI is seen by every instance.
+        self.front.cli("user", "unlock", user["username"])
+        for n, instance in enumerate(self.instances):
+            response = instance.login(user, otp=totp(user["totpSecret"], step_offset=n - 1))
+            self.assertEqual(response.status, 200, (n, response))
+
+    def test_03_refresh_rotation_across_instances(self):
+        user = self.user()
+        a, b, c = self.instances
+        tokens = a.login(user).json["details"]
+        rotated = b.refresh(tokens["refreshToken"])
+        self.assertEqual(rotated.status, 200)
+        self.assertEqual(c.refresh(tokens["refreshToken"]).codes, [("refreshToken", "Token_Invalid")])
+        new = rotated.json["details"]
+        self.assertEqual(a.refresh(new["refreshToken"]).status, 401)  # the session was revoked
+        self.assertTrue(wait_until(lambda: all(
+            i.verify(new["accessToken"], totp(user["totpSecret"])).status == 401 for i in self.instances), 1.0))
+        # Two concurrent refreshes of one token on two instances: exactly one 200.
+        for _ in range(3):
+            tokens = a.login(self.user()).json["details"]
+            results = []
+            threads = [threading.Thread(target=lambda i=i: results.append(i.refresh(tokens["refreshToken"]).status))
+                       for i in (b, c)]
+            [t.start() for t in threads]
+            [t.join() for t in threads]
+            self.assertEqual(sorted(results), [200, 401])
+
+    def test_04_logout_and_status_are_seen_everywhere_within_a_second(self):
+        user = self.user()
+        tokens = self.instances[0].login(user).json["details"]
+        code = lambda: totp(user["totpSecret"])
+        for instance in self.instances:  # every instance has the session cached now
+            self.assertEqual(instance.verify(tokens["accessToken"], code()).status, 200)
+        self.front.cli("user", "set-status", user["username"], "suppressed")
+        started = time.time()
+        self.assertTrue(wait_until(lambda: all(
+            i.verify(tokens["accessToken"], code()).status == 403 for i in self.instances), 1.0))
+        self.assertLess(time.time() - started, 1.0)
+        self.front.cli("user", "set-status", user["username"], "active")
+        self.assertTrue(wait_until(lambda: all(
+            i.verify(tokens["accessToken"], code()).status == 200 for i in self.instances), 1.0))
+        self.assertEqual(self.instances[1].logout(tokens["accessToken"], code()).status, 200)
+        self.assertTrue(wait_until(lambda: all(
+            i.verify(tokens["accessToken"], code()).codes == [("Authorization", "Token_Invalid")]
+            for i in self.instances), 1.0))
+
+    def test_05_key_rotation(self):
+        user = self.user()
+        old = self.front.login(user).json["details"]
+        self.front.cli("keys", "rotate")
+        time.sleep(0.3)
+        new = self.instances[2].login(user, otp=totp(user["totpSecret"], step_offset=-1)).json["details"]
+        kid = lambda t: json.loads(__import__("base64").urlsafe_b64decode(t.split(".")[0] + "=="))["kid"]
+        self.assertNotEqual(kid(old["accessToken"]), kid(new["accessToken"]))
+        for instance in self.instances:
+            for token in (old, new):
+                self.assertEqual(instance.verify(token["accessToken"], totp(user["totpSecret"])).status, 200)
+
+    def test_06_postgres_down_and_back(self):
+        user = self.user()
+        spare = self.user()
+        tokens = self.instances[0].login(user).json["details"]
+        for instance in self.instances:
+            self.assertEqual(instance.verify(tokens["accessToken"], totp(user["totpSecret"])).status, 200)
+        pg_control("stop")
+        try:
+            for instance in self.instances:
+                self.assertEqual(instance.request("GET", "/readyz").status, 503)
+                response = instance.login(spare, otp=totp(spare["totpSecret"], step_offset=-1))
+                self.assertEqual(response.status, 503, response)
+                self.assertEqual(response.codes, [("", "Service_Unavailable")])
+                self.assertIsNotNone(response.header("Retry-After"))
+                self.assertEqual(instance.refresh(tokens["refreshToken"]).status, 503)
+                # Documented choice (docs/deploy.md): cached sessions keep verifying.
+                self.assertEqual(instance.verify(tokens["accessToken"], totp(user["totpSecret"])).status, 200)
+            self.assertEqual(self.instances[0].logout(tokens["accessToken"], totp(user["totpSecret"])).status, 503)
+        finally:
+            pg_control("restart")
+        for instance in self.instances:
+            self.assertTrue(wait_until(lambda: instance.request("GET", "/readyz").status == 200, 10))
+        self.assertEqual(self.front.login(spare).status, 200)
+        self.assertEqual(self.front.refresh(tokens["refreshToken"]).status, 200)
+
+    def test_07_an_instance_killed_with_sigkill(self):
+        user = self.user()
+        tokens = self.front.login(user).json["details"]
+        for _ in range(2):
+            self.front.login(user, password="wrong")
+        victim = self.instances[1]
+        victim.process.kill()
+        victim.process.wait()
+        victim.process.stderr.close()
+        victim.process = None
+        try:
+            for _ in range(6):  # nginx passes over the dead instance
+                self.assertEqual(self.front.verify(tokens["accessToken"], totp(user["totpSecret"])).status, 200)
+            state = json.loads(self.front.cli("user", "show", user["username"], "--json").stdout)
+            self.assertEqual(state["failedAttempts"], 2)
+            refreshed = self.front.refresh(tokens["refreshToken"])
+            self.assertEqual(refreshed.status, 200)
+        finally:
+            victim.start()
+
+
+if __name__ == "__main__":
+    unittest.main()
