@@ -8,7 +8,7 @@ PACKAGES=(
   libboost-dev nlohmann-json3-dev libssl-dev libsodium-dev liboath-dev libsqlite3-dev
   libtomlplusplus-dev libcli11-dev libspdlog-dev libqrencode-dev libpq-dev
   libgtest-dev libbenchmark-dev
-  curl oathtool sqlite3 postgresql nginx
+  curl oathtool sqlite3 postgresql nginx wrk
 )
 
 missing=()

@@ -15,6 +15,8 @@ as_pg() {
 start() {
   local port
   port=$(cat "$dir/port")
+  # Already running (e.g. left over from an interrupted run): keep it.
+  as_pg "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1 && return 0
   as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
     -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off" \
     start >/dev/null

@@ -363,16 +363,35 @@ bool PostgresStore::Ping() {
 }
 
 Result<int64_t> PostgresStore::CreateUser(const NewUser& user, int64_t now) {
-  return Guard<int64_t>([&]() -> Result<int64_t> {
+  Result<std::vector<int64_t>> ids = CreateUsers({user}, now);
+  if (!ids) return Error{ids.error()};
+  return ids->front();
+}
+
+Result<std::vector<int64_t>> PostgresStore::CreateUsers(const std::vector<NewUser>& users,
+                                                        int64_t now) {
+  return Guard<std::vector<int64_t>>([&]() -> Result<std::vector<int64_t>> {
     Lease lease = Acquire();
-    PgResult r = Run(*lease,
-                     "INSERT INTO users(username, password_hash, totp_secret, status, "
-                     "created_at, updated_at) VALUES($1, $2, $3, $4, $5, $5) "
-                     "ON CONFLICT (username) DO NOTHING RETURNING id",
-                     {user.username, user.password_hash, Param::Bytes(user.totp_secret_sealed),
-                      std::string(AccountStatusName(user.status)), now});
-    if (r.Rows() == 0) return Error{"user '" + user.username + "' already exists"};
-    return r.Int(0, 0);
+    PostgresConnection& c = *lease;
+    Transaction tx(c);
+    std::vector<int64_t> ids;
+    ids.reserve(users.size());
+    for (size_t i = 0; i < users.size(); ++i) {
+      const NewUser& user = users[i];
+      PgResult r = Run(c,
+                       "INSERT INTO users(username, password_hash, totp_secret, status, "
+                       "created_at, updated_at) VALUES($1, $2, $3, $4, $5, $5) "
+                       "ON CONFLICT (username) DO NOTHING RETURNING id",
+                       {user.username, user.password_hash, Param::Bytes(user.totp_secret_sealed),
+                        std::string(AccountStatusName(user.status)), now});
+      if (r.Rows() == 0) {
+        std::string where = users.size() > 1 ? " (entry " + std::to_string(i) + ")" : "";
+        return Error{"user '" + user.username + "' already exists" + where};
+      }
+      ids.push_back(r.Int(0, 0));
+    }
+    tx.Commit();
+    return ids;
   });
 }
 

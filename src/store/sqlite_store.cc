@@ -365,27 +365,51 @@ bool SqliteStore::Ping() {
          }).ok();
 }
 
+namespace {
+
+// Inserts one user inside the caller's transaction; false when the username exists.
+bool InsertUser(SqliteConnection& c, const NewUser& user, int64_t now, int64_t* id) {
+  Query q(c,
+          "INSERT INTO users(username, password_hash, totp_secret, status, created_at, "
+          "updated_at) VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(username) DO NOTHING");
+  q.Bind(user.username)
+      .Bind(user.password_hash)
+      .BindBlob(user.totp_secret_sealed)
+      .Bind(std::string(AccountStatusName(user.status)))
+      .Bind(now)
+      .Bind(now)
+      .Run();
+  if (q.Changes() == 0) return false;
+  *id = sqlite3_last_insert_rowid(c.db());
+  return true;
+}
+
+}  // namespace
+
 Result<int64_t> SqliteStore::CreateUser(const NewUser& user, int64_t now) {
-  return Guard<int64_t>([&]() -> Result<int64_t> {
+  Result<std::vector<int64_t>> ids = CreateUsers({user}, now);
+  if (!ids) return Error{ids.error()};
+  return ids->front();
+}
+
+Result<std::vector<int64_t>> SqliteStore::CreateUsers(const std::vector<NewUser>& users,
+                                                      int64_t now) {
+  return Guard<std::vector<int64_t>>([&]() -> Result<std::vector<int64_t>> {
     Lease lease = Acquire();
     SqliteConnection& c = *lease;
     Transaction tx(c, true);
-    Query exists(c, "SELECT 1 FROM users WHERE username = ?");
-    exists.Bind(user.username);
-    if (exists.Step()) return Error{"user '" + user.username + "' already exists"};
-    Query(c,
-          "INSERT INTO users(username, password_hash, totp_secret, status, created_at, "
-          "updated_at) VALUES(?, ?, ?, ?, ?, ?)")
-        .Bind(user.username)
-        .Bind(user.password_hash)
-        .BindBlob(user.totp_secret_sealed)
-        .Bind(std::string(AccountStatusName(user.status)))
-        .Bind(now)
-        .Bind(now)
-        .Run();
-    int64_t id = sqlite3_last_insert_rowid(c.db());
+    std::vector<int64_t> ids;
+    ids.reserve(users.size());
+    for (size_t i = 0; i < users.size(); ++i) {
+      int64_t id = 0;
+      if (!InsertUser(c, users[i], now, &id)) {
+        std::string where = users.size() > 1 ? " (entry " + std::to_string(i) + ")" : "";
+        return Error{"user '" + users[i].username + "' already exists" + where};
+      }
+      ids.push_back(id);
+    }
     tx.Commit();
-    return id;
+    return ids;
   });
 }
 

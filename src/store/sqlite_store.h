@@ -25,6 +25,8 @@ class SqliteStore final : public Store {
 
   bool Ping() override;
   Result<int64_t> CreateUser(const NewUser& user, int64_t now) override;
+  Result<std::vector<int64_t>> CreateUsers(const std::vector<NewUser>& users,
+                                           int64_t now) override;
   Result<std::optional<UserRecord>> FindUserByName(const std::string& username) override;
   Result<std::optional<UserRecord>> FindUserById(int64_t id) override;
   Result<std::vector<UserRecord>> ListUsers() override;

@@ -88,6 +88,10 @@ class Store {
 
   // Users. Name-based mutations return false when the user does not exist.
   virtual Result<int64_t> CreateUser(const NewUser& user, int64_t now) = 0;
+  // All or nothing: on error (e.g. a username that exists) no user is created; the message
+  // names the offending username and its 0-based index.
+  virtual Result<std::vector<int64_t>> CreateUsers(const std::vector<NewUser>& users,
+                                                   int64_t now) = 0;
   virtual Result<std::optional<UserRecord>> FindUserByName(const std::string& username) = 0;
   virtual Result<std::optional<UserRecord>> FindUserById(int64_t id) = 0;
   virtual Result<std::vector<UserRecord>> ListUsers() = 0;

@@ -100,6 +100,23 @@ TEST_P(StoreConformance, UsersAreCreatedFoundAndListed) {
   EXPECT_EQ(store_->ListUsers()->size(), 2u);
 }
 
+TEST_P(StoreConformance, BulkCreationIsAllOrNothing) {
+  AddUser("taken");
+  std::vector<NewUser> batch = {{"n1", "h", "s", AccountStatus::kActive},
+                                {"taken", "h", "s", AccountStatus::kActive},
+                                {"n3", "h", "s", AccountStatus::kActive}};
+  Result<std::vector<int64_t>> failed = store_->CreateUsers(batch, kNow);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.error().find("'taken'"), std::string::npos) << failed.error();
+  EXPECT_NE(failed.error().find("entry 1"), std::string::npos) << failed.error();
+  EXPECT_FALSE(store_->FindUserByName("n1")->has_value());
+  batch[1].username = "n2";
+  Result<std::vector<int64_t>> created = store_->CreateUsers(batch, kNow);
+  ASSERT_TRUE(created.ok()) << created.error();
+  EXPECT_EQ(created->size(), 3u);
+  EXPECT_EQ(store_->ListUsers()->size(), 4u);
+}
+
 TEST_P(StoreConformance, StatusChangesAreLogged) {
   int64_t alice = AddUser("alice");
   int64_t before = *store_->LatestChangeSeq();

@@ -1,0 +1,275 @@
+#!/usr/bin/env python3
+"""authgate load benchmark: one command, one table, ratios against nginx measured in the same run.
+
+Starts a reference nginx (static 200, 2 workers) and authgate (SQLite, a fresh store with
+--accounts accounts) on loopback, drives both with wrk (keep-alive) and prints req/s, p50 and
+p99 for: nginx; (a) verify HS256; (b) verify EdDSA; (c) logins at saturation; (d) verify while
+(c) runs; (e) refresh; plus authgate's RSS and its time from start to ready.
+"""
+import argparse
+import concurrent.futures
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
+from harness import totp  # noqa: E402  (RFC 6238 in Python, shared with the tests)
+
+import http.client  # noqa: E402
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(port, path="/healthz", timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            c.request("GET", path)
+            if c.getresponse().status == 200:
+                return True
+        except OSError:
+            time.sleep(0.002)
+    return False
+
+
+def parse_duration(text):
+    value, unit = re.match(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
+
+
+def wrk(port, script=None, args=(), connections=64, duration=10, threads=2, path="/"):
+    cmd = ["wrk", "-t%d" % threads, "-c%d" % connections, "-d%ds" % duration, "--latency"]
+    if script:
+        cmd += ["-s", script]
+    cmd.append("http://127.0.0.1:%d%s" % (port, path))
+    if args:
+        cmd += ["--", *args]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = parse_duration(re.search(r"\s50%\s+(\S+)", out).group(1))
+    p99 = parse_duration(re.search(r"\s99%\s+(\S+)", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    return {"rps": rps, "p50_ms": p50, "p99_ms": p99,
+            "non2xx": int(errors.group(1)) if errors else 0,
+            "socket_errors": socket_errors.group(1) if socket_errors else ""}
+
+
+def rss_kib(pid, field="VmRSS"):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.binary = os.path.join(REPO, "build", "authgate")
+        self.work = tempfile.mkdtemp(prefix="authgate-bench-")
+        self.db = "sqlite:" + os.path.join(self.work, "authgate.db")
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("AUTHGATE_")}
+        self.env.update({"AUTHGATE_DB": self.db,
+                         "AUTHGATE_SECRETS_MASTER_KEY_FILE": os.path.join(self.work, "master.key"),
+                         "AUTHGATE_RATELIMIT_PER_ADDRESS_PER_S": "0",
+                         "AUTHGATE_LOG_AUDIT_FILE": os.path.join(self.work, "audit.log"),
+                         "AUTHGATE_LOG_LEVEL": "warn"})
+        self.accounts = []  # (username, base32 secret)
+        self.next_account = 0
+        self.server = None
+        self.nginx = None
+
+    # --- processes ---------------------------------------------------------------------
+    def seed(self):
+        subprocess.run([self.binary, "keys", "list"], env=self.env, check=True, capture_output=True)
+        out = os.path.join(self.work, "accounts.txt")
+        subprocess.run([os.path.join(REPO, "build", "bench", "seed_accounts"), self.db,
+                        self.env["AUTHGATE_SECRETS_MASTER_KEY_FILE"], str(self.args.accounts), out],
+                       check=True)
+        with open(out) as f:
+            self.accounts = [tuple(line.split()) for line in f]
+
+    def start_authgate(self, alg="HS256"):
+        self.port = free_port()
+        env = dict(self.env, AUTHGATE_TOKENS_ALG=alg)
+        started = time.time()
+        self.server = subprocess.Popen([self.binary, "serve", "--listen", "127.0.0.1:%d" % self.port],
+                                       env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_http(self.port):
+            raise RuntimeError("authgate did not start")
+        return (time.time() - started) * 1000
+
+    def stop_authgate(self):
+        self.server.send_signal(signal.SIGTERM)
+        self.server.wait(timeout=60)
+
+    def start_nginx(self):
+        self.nginx_port = free_port()
+        prefix = os.path.join(self.work, "nginx")
+        os.makedirs(prefix, exist_ok=True)
+        conf = os.path.join(prefix, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write("""worker_processes 2;
+daemon off;
+pid %(p)s/nginx.pid;
+error_log %(p)s/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path %(p)s/body; proxy_temp_path %(p)s/proxy;
+  fastcgi_temp_path %(p)s/fastcgi; uwsgi_temp_path %(p)s/uwsgi; scgi_temp_path %(p)s/scgi;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:%(port)d; location / { return 200 "ok"; } }
+}
+""" % {"p": prefix, "port": self.nginx_port})
+        self.nginx = subprocess.Popen(["nginx", "-p", prefix, "-c", conf, "-e", os.path.join(prefix, "error.log")],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_http(self.nginx_port, "/")
+
+    # --- workloads -----------------------------------------------------------------------
+    def take_accounts(self, n):
+        chosen = self.accounts[self.next_account:self.next_account + n]
+        self.next_account += n
+        if len(chosen) < n:
+            raise RuntimeError("not enough accounts; raise --accounts")
+        return chosen
+
+    def login_all(self, accounts):
+        def one(account):
+            name, secret = account
+            c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+            c.request("POST", "/api/v1/public/auth/login",
+                      json.dumps({"username": name, "password": "bench-password", "otp": totp(secret)}),
+                      {"Content-Type": "application/json"})
+            body = json.loads(c.getresponse().read())
+            return account, body["details"]
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            return list(pool.map(one, accounts))
+
+    def verify_file(self, sessions):
+        path = os.path.join(self.work, "verify.txt")
+        with open(path, "w") as f:
+            for (name, secret), details in sessions:
+                f.write("%s %s\n" % (details["accessToken"], totp(secret)))
+        return path
+
+    def login_file(self, accounts):
+        path = os.path.join(self.work, "login.txt")
+        with open(path, "w") as f:
+            for name, secret in accounts:
+                f.write("%s bench-password %s\n" % (name, totp(secret)))
+        return path
+
+    def run(self):
+        a = self.args
+        results = {}
+        self.seed()
+        self.start_nginx()
+        results["nginx"] = wrk(self.nginx_port, duration=a.duration)
+
+        ready_ms = self.start_authgate("HS256")
+        time.sleep(0.5)
+        idle_rss = rss_kib(self.server.pid)
+        sessions = self.login_all(self.take_accounts(a.sessions))
+        verify = self.verify_file(sessions)
+        results["(a) verify HS256"] = wrk(self.port, os.path.join(HERE, "wrk/verify.lua"), [verify],
+                                          duration=a.duration)
+
+        # (c) logins at saturation, then (d) verify while logins saturate.
+        login_conns = 16
+        per_run = int(a.duration * 400) + 1000
+        results["(c) login"] = wrk(self.port, os.path.join(HERE, "wrk/login.lua"),
+                                   [self.login_file(self.take_accounts(per_run)), "2"],
+                                   connections=login_conns, duration=a.duration)
+        login_peak_rss = rss_kib(self.server.pid, "VmHWM")
+        background = {}
+        login_path = self.login_file(self.take_accounts(per_run))
+        thread = threading.Thread(target=lambda: background.update(wrk(
+            self.port, os.path.join(HERE, "wrk/login.lua"), [login_path, "2"],
+            connections=login_conns, duration=a.duration + 2, threads=1)))
+        thread.start()
+        time.sleep(1)
+        results["(d) verify during (c)"] = wrk(self.port, os.path.join(HERE, "wrk/verify.lua"), [verify],
+                                               duration=a.duration, threads=1)
+        thread.join()
+        results["(d) the logins meanwhile"] = background
+
+        refresh_path = os.path.join(self.work, "refresh.txt")
+        with open(refresh_path, "w") as f:
+            for _, details in self.login_all(self.take_accounts(200)):
+                f.write(details["refreshToken"] + "\n")
+        results["(e) refresh"] = wrk(self.port, os.path.join(HERE, "wrk/refresh.lua"), [refresh_path, "2"],
+                                     duration=a.duration)
+        peak_rss = rss_kib(self.server.pid, "VmHWM")
+        self.stop_authgate()
+
+        self.start_authgate("EdDSA")
+        ed_sessions = self.login_all(self.take_accounts(a.sessions))
+        results["(b) verify EdDSA"] = wrk(self.port, os.path.join(HERE, "wrk/verify.lua"),
+                                          [self.verify_file(ed_sessions)], duration=a.duration)
+        self.stop_authgate()
+
+        argon = subprocess.run([os.path.join(REPO, "build", "bench", "micro_bench"),
+                                "--benchmark_filter=Argon2idVerify", "--benchmark_format=json"],
+                               capture_output=True, text=True, check=True)
+        verify_ms = json.loads(argon.stdout)["benchmarks"][0]["real_time"]
+        cores = os.cpu_count()
+        self.report(results, ready_ms, idle_rss, login_peak_rss, peak_rss, verify_ms, cores)
+
+    def report(self, results, ready_ms, idle_rss, login_peak_rss, peak_rss, verify_ms, cores):
+        ceiling = results["nginx"]["rps"]
+        login_bound = cores / (verify_ms / 1000.0)
+        print("\nauthgate benchmark — %d accounts, %s, %d cores, wrk keep-alive on loopback" % (
+            self.args.accounts, "SQLite", cores))
+        print("%-28s %12s %9s %9s %9s %8s" % ("workload", "req/s", "× nginx", "p50 ms", "p99 ms", "non-2xx"))
+        for name, r in results.items():
+            print("%-28s %12.0f %9.2f %9.2f %9.2f %8d" % (name, r["rps"], r["rps"] / ceiling,
+                                                       r["p50_ms"], r["p99_ms"], r["non2xx"]))
+        print("\nArgon2id verify (1 thread, m=19456 KiB, t=2): %.1f ms -> login bound %.0f/s on %d cores;"
+              " (c) reached %.2f of it" % (verify_ms, login_bound, cores,
+                                         results["(c) login"]["rps"] / login_bound))
+        a, d = results["(a) verify HS256"], results["(d) verify during (c)"]
+        print("(d) verify p99 during logins: %.2f× idle p99; throughput %.2f of (a)" % (
+            d["p99_ms"] / a["p99_ms"], d["rps"] / a["rps"]))
+        print("RSS: idle %.1f MB, peak under logins %.1f MB, peak overall %.1f MB" % (
+            idle_rss / 1024, login_peak_rss / 1024, peak_rss / 1024))
+        print("time from start to ready: %.0f ms" % ready_ms)
+
+    def close(self):
+        for process in (self.server, self.nginx):
+            if process and process.poll() is None:
+                process.kill()
+                process.wait()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--accounts", type=int, default=10000)
+    parser.add_argument("--sessions", type=int, default=1000, help="distinct sessions for verify")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    bench = Bench(parser.parse_args())
+    try:
+        bench.run()
+    finally:
+        bench.close()
+
+
+if __name__ == "__main__":
+    main()
