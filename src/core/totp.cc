@@ -28,23 +28,34 @@ std::string TotpCode(const SecretBytes& secret, int64_t unix_time, int digits, O
   return std::string(out);
 }
 
-std::optional<int64_t> MatchTotp(const SecretBytes& secret, std::string_view code,
-                                 int64_t unix_time, int skew_steps) {
+TotpWindow ComputeTotpWindow(const SecretBytes& secret, int64_t unix_time, int skew_steps) {
+  TotpWindow window;
+  if (unix_time < 0) return window;
+  window.step = TotpStep(unix_time);
+  for (int64_t step = window.step - skew_steps; step <= window.step + skew_steps; ++step) {
+    if (step >= 0) window.codes.emplace_back(step, TotpCode(secret, step * kTotpStepSeconds));
+  }
+  return window;
+}
+
+std::optional<int64_t> MatchTotpWindow(const TotpWindow& window, std::string_view code) {
   bool well_formed = code.size() == static_cast<size_t>(kOtpDigits);
   for (char c : code) well_formed = well_formed && c >= '0' && c <= '9';
-  if (!well_formed || unix_time < 0) return std::nullopt;
-  const int64_t now_step = TotpStep(unix_time);
+  if (!well_formed) return std::nullopt;
   std::optional<int64_t> matched;
-  // Every step of the window is computed and compared, so timing does not reveal which matched.
-  for (int64_t step = now_step - skew_steps; step <= now_step + skew_steps; ++step) {
-    if (step < 0) continue;
-    std::string expected = TotpCode(secret, step * kTotpStepSeconds);
+  // Every code of the window is compared, so timing does not reveal which one matched.
+  for (const auto& [step, expected] : window.codes) {
     if (expected.size() == code.size() &&
         sodium_memcmp(expected.data(), code.data(), code.size()) == 0 && !matched) {
       matched = step;
     }
   }
   return matched;
+}
+
+std::optional<int64_t> MatchTotp(const SecretBytes& secret, std::string_view code,
+                                 int64_t unix_time, int skew_steps) {
+  return MatchTotpWindow(ComputeTotpWindow(secret, unix_time, skew_steps), code);
 }
 
 }  // namespace authgate

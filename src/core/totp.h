@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/secret.h"
 
@@ -27,5 +29,14 @@ inline int64_t TotpStep(int64_t unix_time) { return unix_time / kTotpStepSeconds
 // A code that is not exactly six ASCII digits never matches.
 std::optional<int64_t> MatchTotp(const SecretBytes& secret, std::string_view code,
                                  int64_t unix_time, int skew_steps);
+
+// The same in two halves, so a caller can compute a window once per step and match many codes
+// against it: the (step, code) pairs of current step ± skew_steps, and a constant-time match.
+struct TotpWindow {
+  int64_t step = -1;  // the current step the window was computed for
+  std::vector<std::pair<int64_t, std::string>> codes;
+};
+TotpWindow ComputeTotpWindow(const SecretBytes& secret, int64_t unix_time, int skew_steps);
+std::optional<int64_t> MatchTotpWindow(const TotpWindow& window, std::string_view code);
 
 }  // namespace authgate

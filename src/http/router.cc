@@ -49,6 +49,25 @@ HttpResponse ServiceErrorResponse(const ServiceError& error) {
   return response;
 }
 
+// The verify answer, written directly: it is on every API request, and its shape is fixed.
+std::string VerifyEnvelope(const Identity& identity) {
+  std::string id = std::to_string(identity.user_id);
+  std::string out;
+  out.reserve(160 + identity.username.size());
+  out += "{\"id\":";
+  out += id;
+  out += ",\"details\":{\"userId\":";
+  out += id;
+  out += ",\"username\":";
+  out += nlohmann::json(identity.username).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  out += ",\"sessionId\":\"";
+  out += identity.session_id;  // hex, from RandomId
+  out += "\",\"expiresAt\":";
+  out += std::to_string(identity.expires_at);
+  out += "},\"status\":\"1\",\"errors\":[]}";
+  return out;
+}
+
 json GrantDetails(const TokenGrant& grant) {
   return {{"accessToken", grant.access_token},
           {"expiresIn", grant.expires_in},
@@ -114,6 +133,22 @@ bool AddressRateLimiter::Allow(const std::string& address, int64_t now_ms,
   return TakeToken(buckets_[address], now_ms, policy_, retry_after_s);
 }
 
+ApiHandler::ApiHandler(HandlerDeps deps) : deps_(std::move(deps)), limiter_(deps_.ratelimit) {
+  for (const RouteEntry& route : kRoutes) latency_.push_back(&deps_.metrics.Latency(route.path));
+  latency_.push_back(&deps_.metrics.Latency("other"));
+  for (unsigned status : {200, 400, 401, 403, 404, 405, 413, 415, 429, 431, 500, 503}) {
+    status_counters_[status] = &deps_.metrics.Counter("requests", std::to_string(status));
+  }
+}
+
+void ApiHandler::Count(unsigned status) {
+  if (status < status_counters_.size() && status_counters_[status] != nullptr) {
+    status_counters_[status]->fetch_add(1, std::memory_order_relaxed);
+  } else {
+    deps_.metrics.Count("requests", std::to_string(status));
+  }
+}
+
 std::string ApiHandler::ClientAddress(const HttpRequest& request, const std::string& peer) const {
   const auto trusted = [&](const std::string& address) {
     return std::find(deps_.trusted_proxies.begin(), deps_.trusted_proxies.end(), address) !=
@@ -146,16 +181,19 @@ void ApiHandler::Handle(HttpRequest request, const std::string& peer_address, Re
   std::string_view target = request.target();
   std::string_view path = target.substr(0, target.find('?'));
   const RouteEntry* entry = nullptr;
-  for (const RouteEntry& candidate : kRoutes) {
-    if (candidate.path == path) entry = &candidate;
+  size_t route_index = std::size(kRoutes);
+  for (size_t i = 0; i < std::size(kRoutes); ++i) {
+    if (kRoutes[i].path == path) {
+      entry = &kRoutes[i];
+      route_index = i;
+    }
   }
   // Every response is counted by status and timed by endpoint.
-  respond = [this, endpoint = entry ? entry->path : std::string_view("other"),
-             started = std::chrono::steady_clock::now(),
+  respond = [this, histogram = latency_[route_index], started = std::chrono::steady_clock::now(),
              respond = std::move(respond)](HttpResponse response) {
     std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started;
-    deps_.metrics.ObserveLatency(endpoint, elapsed.count());
-    deps_.metrics.Count("requests", std::to_string(response.result_int()));
+    histogram->Observe(elapsed.count());
+    Count(response.result_int());
     respond(std::move(response));
   };
   if (entry == nullptr) return respond(ErrorResponse(404, MessageCode::kNotFound));
@@ -257,11 +295,7 @@ void ApiHandler::HandlePrivate(const HttpRequest& request, bool logout, const st
   Outcome<Identity> outcome = deps_.service.Verify(credentials);
   if (!outcome.value) return respond(ServiceErrorResponse(outcome.error));
   const Identity& identity = *outcome.value;
-  HttpResponse response = EnvelopeResponse(
-      200, SuccessEnvelope(identity.user_id, {{"userId", identity.user_id},
-                                              {"username", identity.username},
-                                              {"sessionId", identity.session_id},
-                                              {"expiresAt", identity.expires_at}}));
+  HttpResponse response = EnvelopeResponse(200, VerifyEnvelope(identity));
   response.set("X-Auth-User-Id", std::to_string(identity.user_id));
   response.set("X-Auth-Username", identity.username);
   respond(std::move(response));

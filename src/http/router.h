@@ -4,6 +4,8 @@
 #pragma once
 
 #include <boost/beast/http.hpp>
+#include <array>
+#include <atomic>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -57,7 +59,7 @@ struct HandlerDeps {
 
 class ApiHandler {
  public:
-  explicit ApiHandler(HandlerDeps deps) : deps_(std::move(deps)), limiter_(deps_.ratelimit) {}
+  explicit ApiHandler(HandlerDeps deps);
 
   void Handle(HttpRequest request, const std::string& peer_address, Respond respond);
 
@@ -68,8 +70,13 @@ class ApiHandler {
   void HandlePrivate(const HttpRequest& request, bool logout, const std::string& client,
                      Respond respond);
 
+  void Count(unsigned status);
+
   HandlerDeps deps_;
   AddressRateLimiter limiter_;
+  // Hot-path metrics, resolved once: latency per route (last: unknown paths), status counters.
+  std::vector<Metrics::Histogram*> latency_;
+  std::array<std::atomic<uint64_t>*, 600> status_counters_{};
 };
 
 }  // namespace authgate

@@ -90,7 +90,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     try {
       server_.handler_.Handle(std::move(request), peer_,
                               [self, work](HttpResponse response) mutable {
-                                asio::post(self->stream_.get_executor(),
+                                // Inline when already on the connection's strand (verify);
+                                // queued when the answer comes from a worker pool.
+                                asio::dispatch(self->stream_.get_executor(),
                                            [self, response = std::move(response)]() mutable {
                                              self->Write(std::move(response));
                                            });

@@ -52,7 +52,8 @@ AuthService::AuthService(Store& store, const CryptoBox& box, KeyRing& keys, Stat
       metrics_(metrics),
       audit_(audit),
       clock_(clock),
-      settings_(std::move(settings)) {
+      settings_(std::move(settings)),
+      verify_success_(metrics.Counter("verifications", "success")) {
   // Unknown usernames verify against this hash, so they take as long as wrong passwords.
   Result<std::string> dummy = HashPassword(RandomPassword(24), settings_.password);
   if (dummy) dummy_hash_ = *dummy;
@@ -258,23 +259,34 @@ Outcome<Identity> AuthService::Authenticate(const RequestCredentials& credential
   if (credentials.authorization.size() != 1) return invalid;
   std::optional<std::string_view> token = BearerToken(credentials.authorization.front());
   if (!token) return invalid;
-  std::shared_ptr<const KeySet> keys = keys_.Snapshot();
-  JwtVerification verification = VerifyJwt(
-      *token, settings_.jwt, [&](std::string_view kid) { return keys->Find(kid, now); }, now);
-  if (verification.status == JwtStatus::kInvalid) return invalid;
-  const JwtClaims& claims = verification.claims;
-  int64_t user_id = 0;
-  auto parsed = std::from_chars(claims.sub.data(), claims.sub.data() + claims.sub.size(), user_id);
-  if (parsed.ec != std::errc()) return invalid;
+  std::shared_ptr<const VerifiedToken> verified = tokens_.Find(*token);
+  if (!verified) {
+    std::shared_ptr<const KeySet> keys = keys_.Snapshot();
+    JwtVerification verification = VerifyJwt(
+        *token, settings_.jwt, [&](std::string_view kid) { return keys->Find(kid, now); }, now);
+    if (verification.status == JwtStatus::kInvalid) return invalid;
+    const JwtClaims& claims = verification.claims;
+    auto entry = std::make_shared<VerifiedToken>();
+    auto parsed =
+        std::from_chars(claims.sub.data(), claims.sub.data() + claims.sub.size(), entry->user_id);
+    if (parsed.ec != std::errc()) return invalid;
+    entry->session_id = claims.sid;
+    entry->exp = claims.exp;
+    tokens_.Put(*token, entry);
+    verified = std::move(entry);
+  }
+  const int64_t user_id = verified->user_id;
+  const std::string& session_id = verified->session_id;
+  const bool expired = verified->exp <= now - settings_.jwt.leeway_s;
 
   bool store_failed = false;
-  std::optional<CachedSession> session = LoadSession(claims.sid, &store_failed);
+  std::optional<CachedSession> session = LoadSession(session_id, &store_failed);
   if (store_failed) return Unavailable<Identity>();
   if (!session || session->revoked || session->user_id != user_id) return invalid;
   std::shared_ptr<const CachedUser> user = LoadUser(user_id, &store_failed);
   if (store_failed) return Unavailable<Identity>();
   if (!user) return invalid;
-  if (verification.status == JwtStatus::kExpired) {
+  if (expired) {
     return Fail::Fail(Rejection::kUnauthorized, MessageCode::kTokenExpired, "Authorization");
   }
 
@@ -282,36 +294,36 @@ Outcome<Identity> AuthService::Authenticate(const RequestCredentials& credential
     return Fail::Fail(Rejection::kUnauthorized, MessageCode::kRequired, "otp");
   }
   bool otp_ok = credentials.otp.size() == 1 &&
-                MatchTotp(user->totp_secret, credentials.otp.front(), now, settings_.skew_steps);
+                user->MatchRequestOtp(credentials.otp.front(), now, settings_.skew_steps);
   if (!otp_ok) {
     Result<bool> revoked =
-        store_.RecordOtpFailure(claims.sid, settings_.lockout.max_failed_attempts, now);
+        store_.RecordOtpFailure(session_id, settings_.lockout.max_failed_attempts, now);
     if (!revoked) return Unavailable<Identity>();
-    cache_.InvalidateSession(claims.sid);
+    cache_.InvalidateSession(session_id);
     if (*revoked) {
       metrics_.Count("revocations", "otp_failures");
       audit_.Write("revocation", {{"reason", "otp_failures"}, {"userId", user_id},
-                                  {"sessionId", claims.sid}},
+                                  {"sessionId", session_id}},
                    clock_.NowMillis());
     }
     return Fail::Fail(Rejection::kUnauthorized, MessageCode::kOtpIncorrect, "otp");
   }
   if (session->otp_failures > 0) {
-    if (!store_.ResetOtpFailures(claims.sid)) return Unavailable<Identity>();
-    cache_.InvalidateSession(claims.sid);
+    if (!store_.ResetOtpFailures(session_id)) return Unavailable<Identity>();
+    cache_.InvalidateSession(session_id);
   }
   if (user->status != AccountStatus::kActive) {
     return Fail::Fail(Rejection::kForbidden, StatusCode(user->status));
   }
   Outcome<Identity> outcome;
-  outcome.value = Identity{user_id, user->username, claims.sid, claims.exp};
+  outcome.value = Identity{user_id, user->username, session_id, verified->exp};
   return outcome;
 }
 
 Outcome<Identity> AuthService::Verify(const RequestCredentials& credentials) {
   Outcome<Identity> outcome = Authenticate(credentials, clock_.NowSeconds());
-  metrics_.Count("verifications", outcome.value ? "success"
-                                                : MessageCodeName(outcome.error.code));
+  if (outcome.value) verify_success_.fetch_add(1, std::memory_order_relaxed);
+  else metrics_.Count("verifications", MessageCodeName(outcome.error.code));
   return outcome;
 }
 
@@ -360,7 +372,10 @@ bool AuthService::FollowChanges() {
     }
     seen = change.seq;
   }
-  if (keys_changed && !keys_.Load()) return false;
+  if (keys_changed) {
+    if (!keys_.Load()) return false;
+    tokens_.Clear();  // a key may have left: verify every token again
+  }
   change_seq_.store(seen);
   return true;
 }

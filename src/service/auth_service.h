@@ -23,6 +23,7 @@
 #include "service/key_ring.h"
 #include "service/metrics.h"
 #include "service/state_cache.h"
+#include "service/token_cache.h"
 #include "store/store.h"
 
 namespace authgate {
@@ -114,6 +115,8 @@ class AuthService {
   const Clock& clock_;
   const ServiceSettings settings_;
   std::string dummy_hash_;
+  TokenCache tokens_;
+  std::atomic<uint64_t>& verify_success_;
   std::atomic<uint64_t> store_errors_{0};
   std::atomic<int64_t> change_seq_{-1};
 };

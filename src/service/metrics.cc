@@ -28,25 +28,31 @@ constexpr FamilyInfo kFamilies[] = {
 
 }  // namespace
 
-void Metrics::Count(std::string_view family, std::string_view label_value) {
+std::atomic<uint64_t>& Metrics::Counter(std::string_view family, std::string_view label_value) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto family_it = counters_.find(family);
   if (family_it == counters_.end()) {
-    family_it = counters_.emplace(std::string(family), std::map<std::string, uint64_t>()).first;
+    family_it = counters_.try_emplace(std::string(family)).first;
   }
-  ++family_it->second[std::string(label_value)];
+  auto& values = family_it->second;
+  auto it = values.find(label_value);
+  if (it == values.end()) it = values.try_emplace(std::string(label_value), 0).first;
+  return it->second;
 }
 
-void Metrics::ObserveLatency(std::string_view endpoint, double seconds) {
+Metrics::Histogram& Metrics::Latency(std::string_view endpoint) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = latencies_.find(endpoint);
-  if (it == latencies_.end()) it = latencies_.emplace(std::string(endpoint), Histogram()).first;
-  Histogram& histogram = it->second;
+  if (it == latencies_.end()) it = latencies_.try_emplace(std::string(endpoint)).first;
+  return it->second;
+}
+
+void Metrics::Histogram::Observe(double seconds) {
   for (size_t i = 0; i < kBuckets.size(); ++i) {
-    if (seconds <= kBuckets[i]) ++histogram.buckets[i];
+    if (seconds <= kBuckets[i]) buckets_[i].fetch_add(1, std::memory_order_relaxed);
   }
-  ++histogram.count;
-  histogram.sum += seconds;
+  count_.fetch_add(1, std::memory_order_relaxed);
+  sum_ns_.fetch_add(static_cast<uint64_t>(seconds * 1e9), std::memory_order_relaxed);
 }
 
 std::string Metrics::Render(size_t hash_queue_depth, uint64_t store_errors) const {
@@ -58,7 +64,8 @@ std::string Metrics::Render(size_t hash_queue_depth, uint64_t store_errors) cons
     auto it = counters_.find(family.name);
     if (it == counters_.end()) continue;
     for (const auto& [value, count] : it->second) {
-      out << family.metric << "{" << family.label << "=\"" << value << "\"} " << count << "\n";
+      out << family.metric << "{" << family.label << "=\"" << value << "\"} " << count.load()
+          << "\n";
     }
   }
   out << "# HELP authgate_request_duration_seconds Request latency by endpoint.\n";
@@ -66,14 +73,14 @@ std::string Metrics::Render(size_t hash_queue_depth, uint64_t store_errors) cons
   for (const auto& [endpoint, histogram] : latencies_) {
     for (size_t i = 0; i < kBuckets.size(); ++i) {
       out << "authgate_request_duration_seconds_bucket{endpoint=\"" << endpoint << "\",le=\""
-          << kBuckets[i] << "\"} " << histogram.buckets[i] << "\n";
+          << kBuckets[i] << "\"} " << histogram.buckets_[i].load() << "\n";
     }
     out << "authgate_request_duration_seconds_bucket{endpoint=\"" << endpoint
-        << "\",le=\"+Inf\"} " << histogram.count << "\n";
+        << "\",le=\"+Inf\"} " << histogram.count_.load() << "\n";
     out << "authgate_request_duration_seconds_sum{endpoint=\"" << endpoint << "\"} "
-        << histogram.sum << "\n";
+        << static_cast<double>(histogram.sum_ns_.load()) / 1e9 << "\n";
     out << "authgate_request_duration_seconds_count{endpoint=\"" << endpoint << "\"} "
-        << histogram.count << "\n";
+        << histogram.count_.load() << "\n";
   }
   out << "# HELP authgate_hash_queue_depth Password hashing tasks waiting for a worker.\n";
   out << "# TYPE authgate_hash_queue_depth gauge\n";

@@ -18,6 +18,7 @@
 
 #include "core/codes.h"
 #include "core/secret.h"
+#include "core/totp.h"
 
 namespace authgate {
 
@@ -26,6 +27,15 @@ struct CachedUser {
   std::string username;
   AccountStatus status = AccountStatus::kActive;
   SecretBytes totp_secret;
+  // Codes of the current window, recomputed once per 30 s step rather than per request.
+  mutable std::mutex otp_mutex;
+  mutable TotpWindow otp_window;
+
+  std::optional<int64_t> MatchRequestOtp(std::string_view code, int64_t now, int skew) const {
+    std::lock_guard<std::mutex> lock(otp_mutex);
+    if (otp_window.step != TotpStep(now)) otp_window = ComputeTotpWindow(totp_secret, now, skew);
+    return MatchTotpWindow(otp_window, code);
+  }
 };
 
 struct CachedSession {

@@ -563,6 +563,8 @@ class ConfiguredServerTest(unittest.TestCase):
             user = server.add_user("alice")
             tokens = server.login(user).json["details"]
             self.assertEqual(tokens["expiresIn"], 1)
+            # Verified once (now in the verified-token cache): expiry must still be seen.
+            self.assertEqual(server.verify(tokens["accessToken"], totp(user["totpSecret"])).status, 200)
             time.sleep(2.1)
             response = server.verify(tokens["accessToken"], totp(user["totpSecret"]))
             self.assertEqual(response.status, 401)
