@@ -558,14 +558,14 @@ class ConfiguredServerTest(unittest.TestCase):
     """Tests that need a server of their own."""
 
     def test_expired_access_token(self):
-        server = AuthgateServer({"AUTHGATE_TOKENS_ACCESS_TTL_S": "1"})
+        server = AuthgateServer({"AUTHGATE_TOKENS_ACCESS_TTL_S": "2"})
         try:
             user = server.add_user("alice")
             tokens = server.login(user).json["details"]
-            self.assertEqual(tokens["expiresIn"], 1)
+            self.assertEqual(tokens["expiresIn"], 2)
             # Verified once (now in the verified-token cache): expiry must still be seen.
             self.assertEqual(server.verify(tokens["accessToken"], totp(user["totpSecret"])).status, 200)
-            time.sleep(2.1)
+            time.sleep(3.1)
             response = server.verify(tokens["accessToken"], totp(user["totpSecret"]))
             self.assertEqual(response.status, 401)
             self.assertEqual(response.codes, [("Authorization", "Token_Expired")])
