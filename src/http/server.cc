@@ -20,11 +20,15 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+// Concrete executor types (no type erasure on the hot path): each connection runs on a strand.
+using Strand = asio::strand<asio::io_context::executor_type>;
+using Socket = tcp::socket::rebind_executor<Strand>::other;
+using Stream = beast::basic_stream<tcp, Strand>;
 
 // One client connection; every callback runs on the connection's strand.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(HttpServer& server, tcp::socket socket)
+  Connection(HttpServer& server, Socket socket)
       : server_(server), stream_(std::move(socket)) {
     beast::error_code ec;
     tcp::endpoint remote = stream_.socket().remote_endpoint(ec);
@@ -168,7 +172,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   HttpServer& server_;
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<HttpResponse> response_;
@@ -201,7 +205,7 @@ Result<uint16_t> HttpServer::Listen(const std::string& host, uint16_t port) {
 }
 
 void HttpServer::Accept() {
-  acceptor_.async_accept(asio::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
+  acceptor_.async_accept(asio::make_strand(io_), [this](beast::error_code ec, Socket socket) {
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
       // Out of descriptors or similar: back off briefly instead of spinning.
