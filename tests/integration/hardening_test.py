@@ -1,0 +1,152 @@
+"""Hardening: abusive clients, and a crash in the middle of a login/refresh storm."""
+import json
+import signal
+import socket
+import threading
+import time
+import unittest
+
+from harness import AuthgateServer, totp
+
+
+class AbusiveClientsTest(unittest.TestCase):
+    """While abusive clients run, a well-behaved client keeps getting answers."""
+
+    def setUp(self):
+        self.server = AuthgateServer()
+        self.user = self.server.add_user("alice")
+        self.tokens = self.server.login(self.user).json["details"]
+        self.sockets = []
+
+    def tearDown(self):
+        for s in self.sockets:
+            s.close()
+        self.server.close()
+
+    def connect(self):
+        s = socket.create_connection(("127.0.0.1", self.server.port), timeout=5)
+        self.sockets.append(s)
+        return s
+
+    def well_behaved_requests(self, count=20):
+        statuses = []
+        for _ in range(count):
+            statuses.append(self.server.verify(self.tokens["accessToken"], totp(self.user["totpSecret"])).status)
+        return statuses
+
+    def test_slowloris_and_idle_connections(self):
+        slow = [self.connect() for _ in range(100)]
+        idle = [self.connect() for _ in range(400)]
+        stop = threading.Event()
+
+        def trickle():
+            header = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 1000
+            i = 0
+            while not stop.is_set() and i < len(header):
+                for s in slow:
+                    try:
+                        s.send(header[i:i + 1])
+                    except OSError:
+                        pass
+                i += 1
+                time.sleep(0.05)
+
+        trickler = threading.Thread(target=trickle)
+        trickler.start()
+        try:
+            self.assertEqual(self.well_behaved_requests(), [200] * 20)
+            # A whole request must arrive within 10 s: the trickled ones are cut off.
+            time.sleep(11)
+            closed = 0
+            for s in slow + idle:
+                s.settimeout(0.5)
+                try:
+                    if s.recv(100) in (b"",):
+                        closed += 1
+                except ConnectionResetError:
+                    closed += 1
+                except socket.timeout:
+                    pass
+            self.assertEqual(closed, len(slow) + len(idle))
+            self.assertEqual(self.well_behaved_requests(), [200] * 20)
+        finally:
+            stop.set()
+            trickler.join()
+
+    def test_oversized_headers_and_clients_that_never_read(self):
+        big = self.connect()
+        big.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"X-Big: " + b"a" * 100000 + b"\r\n\r\n")
+        answer = big.recv(200)
+        self.assertTrue(answer.startswith(b"HTTP/1.1 431"), answer)
+        # Clients that pipeline many requests and never read the answers.
+        request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+        for _ in range(20):
+            s = self.connect()
+            s.setblocking(False)
+            try:
+                for _ in range(2000):
+                    s.send(request)
+            except BlockingIOError:
+                pass
+        self.assertEqual(self.well_behaved_requests(), [200] * 20)
+
+
+class CrashSafetyTest(unittest.TestCase):
+    def test_sigkill_in_a_login_and_refresh_storm(self):
+        server = AuthgateServer({"AUTHGATE_LOCKOUT_MAX_FAILED_ATTEMPTS": "1000"})
+        try:
+            target = server.add_user("target")
+            chains = []
+            for i in range(4):
+                user = server.add_user("chain%d" % i)
+                chains.append({"current": server.login(user).json["details"]["refreshToken"], "rotated": []})
+            answered_failures = []
+            stop = threading.Event()
+
+            def fail_logins():
+                while not stop.is_set():
+                    try:
+                        r = server.login(target, password="wrong", otp="000000")
+                    except OSError:
+                        return
+                    if r.codes == [("", "Username_Or_Password_Incorrect")]:
+                        answered_failures.append(1)
+
+            def refresh(chain):
+                while not stop.is_set():
+                    old = chain["current"]
+                    try:
+                        r = server.refresh(old)
+                    except OSError:
+                        return
+                    if r.status != 200:
+                        return
+                    chain["rotated"].append(old)
+                    chain["current"] = r.json["details"]["refreshToken"]
+
+            threads = [threading.Thread(target=fail_logins) for _ in range(3)]
+            threads += [threading.Thread(target=refresh, args=(c,)) for c in chains]
+            [t.start() for t in threads]
+            time.sleep(1.5)
+            server.process.kill()  # SIGKILL, mid-storm
+            server.process.wait()
+            server.process.stderr.close()
+            server.process = None
+            stop.set()
+            [t.join() for t in threads]
+            self.assertGreater(len(answered_failures), 0)
+            self.assertTrue(all(c["rotated"] for c in chains))
+
+            server.start()  # the store opens cleanly
+            state = json.loads(server.cli("user", "show", "target", "--json").stdout)
+            # Every failure a client was told about was committed first (in-flight ones may add).
+            self.assertGreaterEqual(state["failedAttempts"], len(answered_failures))
+            for chain in chains:
+                for old in chain["rotated"]:
+                    self.assertEqual(server.refresh(old).status, 401)  # never both rotated and accepted
+        finally:
+            server.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
