@@ -68,6 +68,15 @@ std::string VerifyEnvelope(const Identity& identity) {
   return out;
 }
 
+// A private endpoint's failure also names its code and field in headers, for reverse proxies
+// (nginx auth_request sees only the headers of the answer).
+HttpResponse PrivateErrorResponse(const ServiceError& error) {
+  HttpResponse response = ServiceErrorResponse(error);
+  response.set("X-Auth-Error-Code", MessageCodeName(error.code));
+  response.set("X-Auth-Error-Field", error.field);
+  return response;
+}
+
 json GrantDetails(const TokenGrant& grant) {
   return {{"accessToken", grant.access_token},
           {"expiresIn", grant.expires_in},
@@ -288,12 +297,12 @@ void ApiHandler::HandlePrivate(const HttpRequest& request, bool logout, const st
     return OnPool(deps_.store_pool, std::move(respond),
                   [this, credentials = std::move(credentials), client] {
                     Outcome<Identity> outcome = deps_.service.Logout(credentials, client);
-                    if (!outcome.value) return ServiceErrorResponse(outcome.error);
+                    if (!outcome.value) return PrivateErrorResponse(outcome.error);
                     return EnvelopeResponse(200, SuccessEnvelope(outcome.value->user_id, nullptr));
                   });
   }
   Outcome<Identity> outcome = deps_.service.Verify(credentials);
-  if (!outcome.value) return respond(ServiceErrorResponse(outcome.error));
+  if (!outcome.value) return respond(PrivateErrorResponse(outcome.error));
   const Identity& identity = *outcome.value;
   HttpResponse response = EnvelopeResponse(200, VerifyEnvelope(identity));
   response.set("X-Auth-User-Id", std::to_string(identity.user_id));

@@ -91,6 +91,28 @@ class AbusiveClientsTest(unittest.TestCase):
         self.assertEqual(self.well_behaved_requests(), [200] * 20)
 
 
+class EnumerationTest(unittest.TestCase):
+    def test_unknown_and_known_usernames_cost_the_same(self):
+        # Real Argon2id parameters: the timing of a wrong password is the hash.
+        server = AuthgateServer({"AUTHGATE_PASSWORD_MEMORY_KIB": "19456", "AUTHGATE_PASSWORD_ITERATIONS": "2",
+                                 "AUTHGATE_LOCKOUT_MAX_FAILED_ATTEMPTS": "1000"})
+        try:
+            server.add_user("known")
+            samples = {"known": [], "ghost": []}
+            for i in range(30):
+                for name in ("known", "ghost") if i % 2 else ("ghost", "known"):
+                    started = time.perf_counter()
+                    r = server.post_json("/api/v1/public/auth/login",
+                                         {"username": name, "password": "wrong", "otp": "000000"})
+                    samples[name].append(time.perf_counter() - started)
+                    self.assertEqual(r.codes, [("", "Username_Or_Password_Incorrect")])
+            median = {k: sorted(v)[len(v) // 2] for k, v in samples.items()}
+            difference = abs(median["known"] - median["ghost"]) / median["known"]
+            self.assertLess(difference, 0.10, median)
+        finally:
+            server.close()
+
+
 class CrashSafetyTest(unittest.TestCase):
     def test_sigkill_in_a_login_and_refresh_storm(self):
         server = AuthgateServer({"AUTHGATE_LOCKOUT_MAX_FAILED_ATTEMPTS": "1000"})

@@ -241,6 +241,7 @@ class VerifyTest(SharedServerTest):
     def assertAuthError(self, response, status, codes):
         self.assertEnvelopeError(response, status, codes)
         self.assertEqual(response.header("WWW-Authenticate"), 'Bearer realm="authgate"')
+        self.assertEqual((response.header("X-Auth-Error-Field"), response.header("X-Auth-Error-Code")), codes[0])
 
     def test_success(self):
         user, tokens = self.logged_in()
