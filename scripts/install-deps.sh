@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake ccache pkg-config python3
   libboost-dev nlohmann-json3-dev libssl-dev libsodium-dev liboath-dev libsqlite3-dev
   libtomlplusplus-dev libcli11-dev libspdlog-dev libqrencode-dev libpq-dev
-  libgtest-dev libbenchmark-dev
+  libgtest-dev libbenchmark-dev clang libclang-rt-14-dev
   curl oathtool sqlite3 postgresql nginx wrk
 )
 

@@ -45,7 +45,8 @@ Status KeyRing::Load() {
     if (record.retired_at == 0) set->signing = *key;
     set->keys.emplace(record.kid, std::move(entry));
   }
-  snapshot_.store(std::move(set));
+  std::lock_guard<std::mutex> lock(mutex_);
+  snapshot_ = std::move(set);
   return Status::Ok();
 }
 

@@ -1,10 +1,10 @@
 // KeyRing: the signing keys of this deployment, loaded from the store and decrypted with the
 // master key. The current key signs; retired keys keep verifying until the tokens they signed
 // have expired (retired_at + access_ttl_s), then drop out of verification and of the JWKS.
-// Readers take an immutable snapshot, so verification never waits on a reload.
+// Readers take an immutable snapshot, so verification never waits on a reload to finish.
 #pragma once
 
-#include <atomic>
+#include <mutex>
 #include <map>
 #include <memory>
 #include <optional>
@@ -42,14 +42,20 @@ class KeyRing {
   // Adds a new current key (the previous one is retired); returns its kid.
   Result<std::string> Rotate(int64_t now);
 
-  std::shared_ptr<const KeySet> Snapshot() const { return snapshot_.load(); }
+  std::shared_ptr<const KeySet> Snapshot() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return snapshot_;
+  }
 
  private:
   Store& store_;
   const CryptoBox& box_;
   JwtAlg alg_;
   int64_t access_ttl_s_;
-  std::atomic<std::shared_ptr<const KeySet>> snapshot_{std::make_shared<const KeySet>()};
+  // A plain mutex rather than std::atomic<std::shared_ptr>: held only to copy a pointer, and
+  // ThreadSanitizer can check it (libstdc++'s atomic shared_ptr hides its lock from TSan).
+  mutable std::mutex mutex_;
+  std::shared_ptr<const KeySet> snapshot_ = std::make_shared<const KeySet>();
 };
 
 }  // namespace authgate
