@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "store/store_support.h"
+
 namespace authgate {
 namespace {
 
@@ -169,25 +171,11 @@ class Transaction {
   bool done_ = false;
 };
 
-std::string KindName(ChangeKind kind) {
-  switch (kind) {
-    case ChangeKind::kUser: return "user";
-    case ChangeKind::kSession: return "session";
-    case ChangeKind::kKeys: return "keys";
-  }
-  return "keys";
-}
-
 // Appends to the change log; the advisory lock (held to commit) keeps seq in commit order.
 void AppendChange(PostgresConnection& c, ChangeKind kind, const std::string& ref, int64_t now) {
   Run(c, "SELECT pg_advisory_xact_lock($1)", {kChangeLogLock});
-  Run(c, "INSERT INTO changes(kind, ref, at) VALUES($1, $2, $3)", {KindName(kind), ref, now});
-}
-
-AccountStatus StatusFromText(const std::string& text) {
-  AccountStatus status = AccountStatus::kSuppressed;  // an unreadable status never grants access
-  ParseAccountStatus(text, &status);
-  return status;
+  Run(c, "INSERT INTO changes(kind, ref, at) VALUES($1, $2, $3)",
+      {ChangeKindName(kind), ref, now});
 }
 
 constexpr const char* kUserColumns =
@@ -233,29 +221,6 @@ bool RevokeSessionLocked(PostgresConnection& c, const std::string& session_id, i
   if (r.Affected() == 0) return false;
   AppendChange(c, ChangeKind::kSession, session_id, now);
   return true;
-}
-
-template <typename T, typename Body>
-Result<T> Guard(Body&& body) {
-  try {
-    return body();
-  } catch (const PgError& error) {
-    return Error{std::string("store: ") + error.what()};
-  } catch (const std::bad_alloc&) {
-    return Error{"store: out of memory"};
-  } catch (const std::exception& error) {  // std::stoll on a malformed value
-    return Error{std::string("store: unexpected value: ") + error.what()};
-  }
-}
-
-template <typename Body>
-Status GuardStatus(Body&& body) {
-  Result<bool> result = Guard<bool>([&] {
-    body();
-    return true;
-  });
-  if (!result) return Error{result.error()};
-  return Status::Ok();
 }
 
 std::string WithConnectTimeout(const std::string& url) {
@@ -326,7 +291,7 @@ PostgresStore::Lease PostgresStore::Acquire() {
 
 Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& url) {
   std::unique_ptr<PostgresStore> store(new PostgresStore(url));
-  Status migrated = GuardStatus([&] {
+  Status migrated = GuardStoreStatus([&] {
     Lease lease = store->Acquire();
     PostgresConnection& c = *lease;
     Transaction tx(c);
@@ -355,7 +320,7 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& ur
 }
 
 bool PostgresStore::Ping() {
-  return Guard<bool>([&] {
+  return GuardStore<bool>([&] {
            Lease lease = Acquire();
            Run(*lease, "SELECT 1");
            return true;
@@ -370,7 +335,7 @@ Result<int64_t> PostgresStore::CreateUser(const NewUser& user, int64_t now) {
 
 Result<std::vector<int64_t>> PostgresStore::CreateUsers(const std::vector<NewUser>& users,
                                                         int64_t now) {
-  return Guard<std::vector<int64_t>>([&]() -> Result<std::vector<int64_t>> {
+  return GuardStore<std::vector<int64_t>>([&]() -> Result<std::vector<int64_t>> {
     Lease lease = Acquire();
     PostgresConnection& c = *lease;
     Transaction tx(c);
@@ -396,7 +361,7 @@ Result<std::vector<int64_t>> PostgresStore::CreateUsers(const std::vector<NewUse
 }
 
 Result<std::optional<UserRecord>> PostgresStore::FindUserByName(const std::string& username) {
-  return Guard<std::optional<UserRecord>>([&]() -> std::optional<UserRecord> {
+  return GuardStore<std::optional<UserRecord>>([&]() -> std::optional<UserRecord> {
     Lease lease = Acquire();
     static const std::string sql = std::string(kUserColumns) + "WHERE username = $1";
     PgResult r = Run(*lease, sql.c_str(), {username});
@@ -406,7 +371,7 @@ Result<std::optional<UserRecord>> PostgresStore::FindUserByName(const std::strin
 }
 
 Result<std::optional<UserRecord>> PostgresStore::FindUserById(int64_t id) {
-  return Guard<std::optional<UserRecord>>([&]() -> std::optional<UserRecord> {
+  return GuardStore<std::optional<UserRecord>>([&]() -> std::optional<UserRecord> {
     Lease lease = Acquire();
     static const std::string sql = std::string(kUserColumns) + "WHERE id = $1";
     PgResult r = Run(*lease, sql.c_str(), {id});
@@ -416,7 +381,7 @@ Result<std::optional<UserRecord>> PostgresStore::FindUserById(int64_t id) {
 }
 
 Result<std::vector<UserRecord>> PostgresStore::ListUsers() {
-  return Guard<std::vector<UserRecord>>([&] {
+  return GuardStore<std::vector<UserRecord>>([&] {
     Lease lease = Acquire();
     static const std::string sql = std::string(kUserColumns) + "ORDER BY id";
     PgResult r = Run(*lease, sql.c_str());
@@ -428,7 +393,7 @@ Result<std::vector<UserRecord>> PostgresStore::ListUsers() {
 
 Result<bool> PostgresStore::SetStatus(const std::string& username, AccountStatus status,
                                       int64_t now) {
-  return Guard<bool>([&] {
+  return GuardStore<bool>([&] {
     Lease lease = Acquire();
     PostgresConnection& c = *lease;
     Transaction tx(c);
@@ -464,7 +429,7 @@ bool ReplaceCredential(PostgresConnection& c, const char* update_sql, const std:
 
 Result<bool> PostgresStore::SetPasswordHash(const std::string& username, const std::string& hash,
                                             int64_t now) {
-  return Guard<bool>([&] {
+  return GuardStore<bool>([&] {
     Lease lease = Acquire();
     return ReplaceCredential(
         *lease,
@@ -475,7 +440,7 @@ Result<bool> PostgresStore::SetPasswordHash(const std::string& username, const s
 
 Result<bool> PostgresStore::SetTotpSecret(const std::string& username, const std::string& sealed,
                                           int64_t now) {
-  return Guard<bool>([&] {
+  return GuardStore<bool>([&] {
     Lease lease = Acquire();
     return ReplaceCredential(
         *lease,
@@ -485,7 +450,7 @@ Result<bool> PostgresStore::SetTotpSecret(const std::string& username, const std
 }
 
 Status PostgresStore::UpdatePasswordHash(int64_t user_id, const std::string& hash) {
-  return GuardStatus([&] {
+  return GuardStoreStatus([&] {
     Lease lease = Acquire();
     Run(*lease, "UPDATE users SET password_hash = $1 WHERE id = $2", {hash, user_id});
   });
@@ -493,7 +458,7 @@ Status PostgresStore::UpdatePasswordHash(int64_t user_id, const std::string& has
 
 Result<Admission> PostgresStore::AdmitLoginAttempt(const std::string& username, int64_t now,
                                                    const LockoutPolicy& policy) {
-  return Guard<Admission>([&] {
+  return GuardStore<Admission>([&] {
     Lease lease = Acquire();
     PostgresConnection& c = *lease;
     Transaction tx(c);
@@ -506,7 +471,7 @@ Result<Admission> PostgresStore::AdmitLoginAttempt(const std::string& username, 
 
 Result<AttemptState> PostgresStore::RecordLoginFailure(const std::string& username, int64_t now,
                                                        const LockoutPolicy& policy) {
-  return Guard<AttemptState>([&] {
+  return GuardStore<AttemptState>([&] {
     Lease lease = Acquire();
     PostgresConnection& c = *lease;
     Transaction tx(c);
@@ -518,14 +483,14 @@ Result<AttemptState> PostgresStore::RecordLoginFailure(const std::string& userna
 }
 
 Status PostgresStore::RecordLoginSuccess(const std::string& username) {
-  return GuardStatus([&] {
+  return GuardStoreStatus([&] {
     Lease lease = Acquire();
     Run(*lease, "DELETE FROM login_attempts WHERE username = $1", {username});
   });
 }
 
 Result<AttemptState> PostgresStore::GetAttemptState(const std::string& username) {
-  return Guard<AttemptState>([&] {
+  return GuardStore<AttemptState>([&] {
     Lease lease = Acquire();
     PgResult r = Run(*lease, "SELECT count, locked_until FROM login_attempts WHERE username = $1",
                      {username});
@@ -539,7 +504,7 @@ Status PostgresStore::ClearAttempts(const std::string& username) {
 }
 
 Result<bool> PostgresStore::ConsumeLoginOtpStep(int64_t user_id, int64_t step, int64_t now) {
-  return Guard<bool>([&] {
+  return GuardStore<bool>([&] {
     Lease lease = Acquire();
     PgResult r = Run(*lease,
                      "INSERT INTO used_otp_steps(user_id, step, used_at) VALUES($1, $2, $3) "
@@ -552,7 +517,7 @@ Result<bool> PostgresStore::ConsumeLoginOtpStep(int64_t user_id, int64_t step, i
 Status PostgresStore::CreateSession(const std::string& session_id, int64_t user_id,
                                     const std::string& refresh_hash, int64_t refresh_expires_at,
                                     int64_t now) {
-  return GuardStatus([&] {
+  return GuardStoreStatus([&] {
     Lease lease = Acquire();
     PostgresConnection& c = *lease;
     Transaction tx(c);
@@ -569,7 +534,7 @@ Status PostgresStore::CreateSession(const std::string& session_id, int64_t user_
 Result<RotationResult> PostgresStore::RotateRefreshToken(const std::string& old_hash,
                                                          const std::string& new_hash,
                                                          int64_t new_expires_at, int64_t now) {
-  return Guard<RotationResult>([&] {
+  return GuardStore<RotationResult>([&] {
     Lease lease = Acquire();
     PostgresConnection& c = *lease;
     Transaction tx(c);
@@ -610,7 +575,7 @@ Result<RotationResult> PostgresStore::RotateRefreshToken(const std::string& old_
 }
 
 Result<std::optional<SessionRecord>> PostgresStore::FindSession(const std::string& session_id) {
-  return Guard<std::optional<SessionRecord>>([&]() -> std::optional<SessionRecord> {
+  return GuardStore<std::optional<SessionRecord>>([&]() -> std::optional<SessionRecord> {
     Lease lease = Acquire();
     PgResult r = Run(*lease,
                      "SELECT id, user_id, created_at, revoked_at, otp_failures FROM sessions "
@@ -628,7 +593,7 @@ Result<std::optional<SessionRecord>> PostgresStore::FindSession(const std::strin
 }
 
 Result<bool> PostgresStore::RevokeSession(const std::string& session_id, int64_t now) {
-  return Guard<bool>([&] {
+  return GuardStore<bool>([&] {
     Lease lease = Acquire();
     PostgresConnection& c = *lease;
     Transaction tx(c);
@@ -642,7 +607,7 @@ Result<bool> PostgresStore::RevokeSession(const std::string& session_id, int64_t
 
 Result<bool> PostgresStore::RecordOtpFailure(const std::string& session_id, int64_t max_failures,
                                              int64_t now) {
-  return Guard<bool>([&] {
+  return GuardStore<bool>([&] {
     Lease lease = Acquire();
     PostgresConnection& c = *lease;
     Transaction tx(c);
@@ -666,14 +631,14 @@ Result<bool> PostgresStore::RecordOtpFailure(const std::string& session_id, int6
 }
 
 Status PostgresStore::ResetOtpFailures(const std::string& session_id) {
-  return GuardStatus([&] {
+  return GuardStoreStatus([&] {
     Lease lease = Acquire();
     Run(*lease, "UPDATE sessions SET otp_failures = 0 WHERE id = $1", {session_id});
   });
 }
 
 Result<std::vector<SigningKeyRecord>> PostgresStore::ListSigningKeys() {
-  return Guard<std::vector<SigningKeyRecord>>([&] {
+  return GuardStore<std::vector<SigningKeyRecord>>([&] {
     Lease lease = Acquire();
     PgResult r = Run(*lease,
                      "SELECT kid, alg, secret, created_at, retired_at FROM signing_keys "
@@ -688,7 +653,7 @@ Result<std::vector<SigningKeyRecord>> PostgresStore::ListSigningKeys() {
 }
 
 Status PostgresStore::AddSigningKey(const SigningKeyRecord& key, int64_t now) {
-  return GuardStatus([&] {
+  return GuardStoreStatus([&] {
     Lease lease = Acquire();
     PostgresConnection& c = *lease;
     Transaction tx(c);
@@ -701,14 +666,14 @@ Status PostgresStore::AddSigningKey(const SigningKeyRecord& key, int64_t now) {
 }
 
 Result<int64_t> PostgresStore::LatestChangeSeq() {
-  return Guard<int64_t>([&] {
+  return GuardStore<int64_t>([&] {
     Lease lease = Acquire();
     return Run(*lease, "SELECT COALESCE(MAX(seq), 0) FROM changes").Int(0, 0);
   });
 }
 
 Result<std::vector<Change>> PostgresStore::ChangesSince(int64_t seq) {
-  return Guard<std::vector<Change>>([&] {
+  return GuardStore<std::vector<Change>>([&] {
     Lease lease = Acquire();
     PgResult r = Run(*lease,
                      "SELECT seq, kind, ref FROM changes WHERE seq > $1 ORDER BY seq LIMIT 10000",
@@ -718,9 +683,7 @@ Result<std::vector<Change>> PostgresStore::ChangesSince(int64_t seq) {
       Change change;
       change.seq = r.Int(row, 0);
       std::string kind = r.Text(row, 1);
-      change.kind = kind == "user"      ? ChangeKind::kUser
-                    : kind == "session" ? ChangeKind::kSession
-                                        : ChangeKind::kKeys;
+      change.kind = ParseChangeKind(kind);
       change.ref = r.Text(row, 2);
       changes.push_back(std::move(change));
     }
@@ -729,7 +692,7 @@ Result<std::vector<Change>> PostgresStore::ChangesSince(int64_t seq) {
 }
 
 Status PostgresStore::Prune(int64_t now) {
-  return GuardStatus([&] {
+  return GuardStoreStatus([&] {
     Lease lease = Acquire();
     PostgresConnection& c = *lease;
     Run(c, "DELETE FROM refresh_tokens WHERE expires_at <= $1", {now});

@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "store/store_support.h"
+
 namespace authgate {
 namespace {
 
@@ -176,23 +178,12 @@ class Transaction {
   bool done_ = false;
 };
 
-std::string KindName(ChangeKind kind) {
-  switch (kind) {
-    case ChangeKind::kUser: return "user";
-    case ChangeKind::kSession: return "session";
-    case ChangeKind::kKeys: return "keys";
-  }
-  return "keys";
-}
-
 void AppendChange(SqliteConnection& c, ChangeKind kind, const std::string& ref, int64_t now) {
-  Query(c, "INSERT INTO changes(kind, ref, at) VALUES(?, ?, ?)").Bind(KindName(kind)).Bind(ref).Bind(now).Run();
-}
-
-AccountStatus StatusFromText(const std::string& text) {
-  AccountStatus status = AccountStatus::kSuppressed;  // an unreadable status never grants access
-  ParseAccountStatus(text, &status);
-  return status;
+  Query(c, "INSERT INTO changes(kind, ref, at) VALUES(?, ?, ?)")
+      .Bind(ChangeKindName(kind))
+      .Bind(ref)
+      .Bind(now)
+      .Run();
 }
 
 constexpr const char* kUserColumns =
@@ -281,28 +272,6 @@ std::unique_ptr<SqliteConnection> OpenConnection(const std::string& path) {
   return connection;
 }
 
-// Runs `body` with a leased connection, converting SQL failures into Error values.
-template <typename T, typename Body>
-Result<T> Guard(Body&& body) {
-  try {
-    return body();
-  } catch (const SqlError& error) {
-    return Error{std::string("store: ") + error.what()};
-  } catch (const std::bad_alloc&) {
-    return Error{"store: out of memory"};
-  }
-}
-
-template <typename Body>
-Status GuardStatus(Body&& body) {
-  Result<bool> result = Guard<bool>([&] {
-    body();
-    return true;
-  });
-  if (!result) return Error{result.error()};
-  return Status::Ok();
-}
-
 }  // namespace
 
 SqliteStore::Lease SqliteStore::Acquire() {
@@ -332,7 +301,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) 
     if (ec) return Error{"cannot create directory '" + parent.string() + "': " + ec.message()};
   }
   std::unique_ptr<SqliteStore> store(new SqliteStore(path));
-  Status migrated = GuardStatus([&] {
+  Status migrated = GuardStoreStatus([&] {
     Lease lease = store->Acquire();
     SqliteConnection& c = *lease;
     c.Exec("PRAGMA journal_mode = WAL");
@@ -358,7 +327,7 @@ SqliteStore::SqliteStore(std::string path) : path_(std::move(path)) {}
 SqliteStore::~SqliteStore() = default;
 
 bool SqliteStore::Ping() {
-  return Guard<bool>([&] {
+  return GuardStore<bool>([&] {
            Lease lease = Acquire();
            Query(*lease, "SELECT 1").Step();
            return true;
@@ -394,7 +363,7 @@ Result<int64_t> SqliteStore::CreateUser(const NewUser& user, int64_t now) {
 
 Result<std::vector<int64_t>> SqliteStore::CreateUsers(const std::vector<NewUser>& users,
                                                       int64_t now) {
-  return Guard<std::vector<int64_t>>([&]() -> Result<std::vector<int64_t>> {
+  return GuardStore<std::vector<int64_t>>([&]() -> Result<std::vector<int64_t>> {
     Lease lease = Acquire();
     SqliteConnection& c = *lease;
     Transaction tx(c, true);
@@ -414,7 +383,7 @@ Result<std::vector<int64_t>> SqliteStore::CreateUsers(const std::vector<NewUser>
 }
 
 Result<std::optional<UserRecord>> SqliteStore::FindUserByName(const std::string& username) {
-  return Guard<std::optional<UserRecord>>([&]() -> std::optional<UserRecord> {
+  return GuardStore<std::optional<UserRecord>>([&]() -> std::optional<UserRecord> {
     Lease lease = Acquire();
     static const std::string sql = std::string(kUserColumns) + "WHERE username = ?";
     Query q(*lease, sql.c_str());
@@ -425,7 +394,7 @@ Result<std::optional<UserRecord>> SqliteStore::FindUserByName(const std::string&
 }
 
 Result<std::optional<UserRecord>> SqliteStore::FindUserById(int64_t id) {
-  return Guard<std::optional<UserRecord>>([&]() -> std::optional<UserRecord> {
+  return GuardStore<std::optional<UserRecord>>([&]() -> std::optional<UserRecord> {
     Lease lease = Acquire();
     static const std::string sql = std::string(kUserColumns) + "WHERE id = ?";
     Query q(*lease, sql.c_str());
@@ -436,7 +405,7 @@ Result<std::optional<UserRecord>> SqliteStore::FindUserById(int64_t id) {
 }
 
 Result<std::vector<UserRecord>> SqliteStore::ListUsers() {
-  return Guard<std::vector<UserRecord>>([&] {
+  return GuardStore<std::vector<UserRecord>>([&] {
     Lease lease = Acquire();
     static const std::string sql = std::string(kUserColumns) + "ORDER BY id";
     Query q(*lease, sql.c_str());
@@ -448,7 +417,7 @@ Result<std::vector<UserRecord>> SqliteStore::ListUsers() {
 
 Result<bool> SqliteStore::SetStatus(const std::string& username, AccountStatus status,
                                     int64_t now) {
-  return Guard<bool>([&] {
+  return GuardStore<bool>([&] {
     Lease lease = Acquire();
     SqliteConnection& c = *lease;
     Transaction tx(c, true);
@@ -497,7 +466,7 @@ bool ReplaceCredential(SqliteConnection& c, const char* update_sql, const std::s
 
 Result<bool> SqliteStore::SetPasswordHash(const std::string& username, const std::string& hash,
                                           int64_t now) {
-  return Guard<bool>([&] {
+  return GuardStore<bool>([&] {
     Lease lease = Acquire();
     return ReplaceCredential(*lease,
                              "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?",
@@ -507,7 +476,7 @@ Result<bool> SqliteStore::SetPasswordHash(const std::string& username, const std
 
 Result<bool> SqliteStore::SetTotpSecret(const std::string& username, const std::string& sealed,
                                         int64_t now) {
-  return Guard<bool>([&] {
+  return GuardStore<bool>([&] {
     Lease lease = Acquire();
     return ReplaceCredential(*lease,
                              "UPDATE users SET totp_secret = ?, updated_at = ? WHERE id = ?",
@@ -516,7 +485,7 @@ Result<bool> SqliteStore::SetTotpSecret(const std::string& username, const std::
 }
 
 Status SqliteStore::UpdatePasswordHash(int64_t user_id, const std::string& hash) {
-  return GuardStatus([&] {
+  return GuardStoreStatus([&] {
     Lease lease = Acquire();
     Query(*lease, "UPDATE users SET password_hash = ? WHERE id = ?").Bind(hash).Bind(user_id).Run();
   });
@@ -524,7 +493,7 @@ Status SqliteStore::UpdatePasswordHash(int64_t user_id, const std::string& hash)
 
 Result<Admission> SqliteStore::AdmitLoginAttempt(const std::string& username, int64_t now,
                                                  const LockoutPolicy& policy) {
-  return Guard<Admission>([&] {
+  return GuardStore<Admission>([&] {
     Lease lease = Acquire();
     SqliteConnection& c = *lease;
     Transaction tx(c, true);
@@ -540,7 +509,7 @@ Result<Admission> SqliteStore::AdmitLoginAttempt(const std::string& username, in
 
 Result<AttemptState> SqliteStore::RecordLoginFailure(const std::string& username, int64_t now,
                                                      const LockoutPolicy& policy) {
-  return Guard<AttemptState>([&] {
+  return GuardStore<AttemptState>([&] {
     Lease lease = Acquire();
     SqliteConnection& c = *lease;
     Transaction tx(c, true);
@@ -552,14 +521,14 @@ Result<AttemptState> SqliteStore::RecordLoginFailure(const std::string& username
 }
 
 Status SqliteStore::RecordLoginSuccess(const std::string& username) {
-  return GuardStatus([&] {
+  return GuardStoreStatus([&] {
     Lease lease = Acquire();
     WriteAttempts(*lease, username, AfterSuccess());
   });
 }
 
 Result<AttemptState> SqliteStore::GetAttemptState(const std::string& username) {
-  return Guard<AttemptState>([&] {
+  return GuardStore<AttemptState>([&] {
     Lease lease = Acquire();
     return ReadAttempts(*lease, username);
   });
@@ -570,7 +539,7 @@ Status SqliteStore::ClearAttempts(const std::string& username) {
 }
 
 Result<bool> SqliteStore::ConsumeLoginOtpStep(int64_t user_id, int64_t step, int64_t now) {
-  return Guard<bool>([&] {
+  return GuardStore<bool>([&] {
     Lease lease = Acquire();
     Query q(*lease,
             "INSERT INTO used_otp_steps(user_id, step, used_at) VALUES(?, ?, ?) "
@@ -583,7 +552,7 @@ Result<bool> SqliteStore::ConsumeLoginOtpStep(int64_t user_id, int64_t step, int
 Status SqliteStore::CreateSession(const std::string& session_id, int64_t user_id,
                                   const std::string& refresh_hash, int64_t refresh_expires_at,
                                   int64_t now) {
-  return GuardStatus([&] {
+  return GuardStoreStatus([&] {
     Lease lease = Acquire();
     SqliteConnection& c = *lease;
     Transaction tx(c, true);
@@ -607,7 +576,7 @@ Status SqliteStore::CreateSession(const std::string& session_id, int64_t user_id
 Result<RotationResult> SqliteStore::RotateRefreshToken(const std::string& old_hash,
                                                        const std::string& new_hash,
                                                        int64_t new_expires_at, int64_t now) {
-  return Guard<RotationResult>([&] {
+  return GuardStore<RotationResult>([&] {
     Lease lease = Acquire();
     SqliteConnection& c = *lease;
     Transaction tx(c, true);
@@ -651,7 +620,7 @@ Result<RotationResult> SqliteStore::RotateRefreshToken(const std::string& old_ha
 }
 
 Result<std::optional<SessionRecord>> SqliteStore::FindSession(const std::string& session_id) {
-  return Guard<std::optional<SessionRecord>>([&]() -> std::optional<SessionRecord> {
+  return GuardStore<std::optional<SessionRecord>>([&]() -> std::optional<SessionRecord> {
     Lease lease = Acquire();
     Query q(*lease,
             "SELECT id, user_id, created_at, revoked_at, otp_failures FROM sessions "
@@ -669,7 +638,7 @@ Result<std::optional<SessionRecord>> SqliteStore::FindSession(const std::string&
 }
 
 Result<bool> SqliteStore::RevokeSession(const std::string& session_id, int64_t now) {
-  return Guard<bool>([&] {
+  return GuardStore<bool>([&] {
     Lease lease = Acquire();
     SqliteConnection& c = *lease;
     Transaction tx(c, true);
@@ -684,7 +653,7 @@ Result<bool> SqliteStore::RevokeSession(const std::string& session_id, int64_t n
 
 Result<bool> SqliteStore::RecordOtpFailure(const std::string& session_id, int64_t max_failures,
                                            int64_t now) {
-  return Guard<bool>([&] {
+  return GuardStore<bool>([&] {
     Lease lease = Acquire();
     SqliteConnection& c = *lease;
     Transaction tx(c, true);
@@ -711,14 +680,14 @@ Result<bool> SqliteStore::RecordOtpFailure(const std::string& session_id, int64_
 }
 
 Status SqliteStore::ResetOtpFailures(const std::string& session_id) {
-  return GuardStatus([&] {
+  return GuardStoreStatus([&] {
     Lease lease = Acquire();
     Query(*lease, "UPDATE sessions SET otp_failures = 0 WHERE id = ?").Bind(session_id).Run();
   });
 }
 
 Result<std::vector<SigningKeyRecord>> SqliteStore::ListSigningKeys() {
-  return Guard<std::vector<SigningKeyRecord>>([&] {
+  return GuardStore<std::vector<SigningKeyRecord>>([&] {
     Lease lease = Acquire();
     Query q(*lease,
             "SELECT kid, alg, secret, created_at, retired_at FROM signing_keys "
@@ -732,7 +701,7 @@ Result<std::vector<SigningKeyRecord>> SqliteStore::ListSigningKeys() {
 }
 
 Status SqliteStore::AddSigningKey(const SigningKeyRecord& key, int64_t now) {
-  return GuardStatus([&] {
+  return GuardStoreStatus([&] {
     Lease lease = Acquire();
     SqliteConnection& c = *lease;
     Transaction tx(c, true);
@@ -749,7 +718,7 @@ Status SqliteStore::AddSigningKey(const SigningKeyRecord& key, int64_t now) {
 }
 
 Result<int64_t> SqliteStore::LatestChangeSeq() {
-  return Guard<int64_t>([&] {
+  return GuardStore<int64_t>([&] {
     Lease lease = Acquire();
     Query q(*lease, "SELECT COALESCE(MAX(seq), 0) FROM changes");
     q.Step();
@@ -758,7 +727,7 @@ Result<int64_t> SqliteStore::LatestChangeSeq() {
 }
 
 Result<std::vector<Change>> SqliteStore::ChangesSince(int64_t seq) {
-  return Guard<std::vector<Change>>([&] {
+  return GuardStore<std::vector<Change>>([&] {
     Lease lease = Acquire();
     Query q(*lease, "SELECT seq, kind, ref FROM changes WHERE seq > ? ORDER BY seq LIMIT 10000");
     q.Bind(seq);
@@ -767,9 +736,7 @@ Result<std::vector<Change>> SqliteStore::ChangesSince(int64_t seq) {
       Change change;
       change.seq = q.Int(0);
       std::string kind = q.Text(1);
-      change.kind = kind == "user"      ? ChangeKind::kUser
-                    : kind == "session" ? ChangeKind::kSession
-                                        : ChangeKind::kKeys;
+      change.kind = ParseChangeKind(kind);
       change.ref = q.Text(2);
       changes.push_back(std::move(change));
     }
@@ -778,7 +745,7 @@ Result<std::vector<Change>> SqliteStore::ChangesSince(int64_t seq) {
 }
 
 Status SqliteStore::Prune(int64_t now) {
-  return GuardStatus([&] {
+  return GuardStoreStatus([&] {
     Lease lease = Acquire();
     SqliteConnection& c = *lease;
     Transaction tx(c, true);

@@ -6,14 +6,13 @@ and Debian's nginx.
 import json
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
 import time
 import unittest
 
-from harness import AuthgateServer, totp, wait_until
+from harness import AuthgateServer, Nginx, totp, wait_until
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 PG_DIR = os.environ.get("AUTHGATE_PG_DIR", "")
@@ -28,62 +27,6 @@ def pg_url():
 def pg_control(action):
     subprocess.run(["bash", os.path.join(REPO, "scripts/pg-test-server.sh"), action, PG_DIR],
                    check=True, capture_output=True, timeout=60)
-
-
-class Nginx:
-    """A real nginx in front of the instances, in its own prefix, stopped by its PID."""
-
-    def __init__(self, ports):
-        self.prefix = tempfile.mkdtemp(prefix="authgate-nginx-")
-        import socket
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        upstreams = "".join("    server 127.0.0.1:%d max_fails=0;\n" % p for p in ports)
-        conf = os.path.join(self.prefix, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write("""
-worker_processes 1;
-daemon off;
-pid %(p)s/nginx.pid;
-error_log %(p)s/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path %(p)s/body;
-  proxy_temp_path %(p)s/proxy;
-  fastcgi_temp_path %(p)s/fastcgi;
-  uwsgi_temp_path %(p)s/uwsgi;
-  scgi_temp_path %(p)s/scgi;
-  upstream authgate {
-%(u)s  }
-  server {
-    listen 127.0.0.1:%(port)d;
-    location / {
-      proxy_pass http://authgate;
-      proxy_set_header X-Forwarded-For $remote_addr;
-      proxy_connect_timeout 2s;
-    }
-  }
-}
-""" % {"p": self.prefix, "u": upstreams, "port": self.port})
-        self.process = subprocess.Popen(["nginx", "-p", self.prefix, "-c", conf, "-e",
-                                         os.path.join(self.prefix, "error.log")],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        import socket as sock
-        def up():
-            try:
-                sock.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return True
-            except OSError:
-                return False
-        if not wait_until(up, 10):
-            raise RuntimeError("nginx did not start")
-
-    def close(self):
-        self.process.terminate()
-        self.process.wait(timeout=10)
-        shutil.rmtree(self.prefix, ignore_errors=True)
 
 
 class Front(AuthgateServer):
@@ -111,7 +54,19 @@ class ClusterTest(unittest.TestCase):
         env = {"AUTHGATE_DB": url,
                "AUTHGATE_SECRETS_MASTER_KEY_FILE": os.path.join(cls.shared, "master.key")}
         cls.instances = [AuthgateServer(env) for _ in range(3)]
-        cls.nginx = Nginx([i.port for i in cls.instances])
+        upstreams = "".join("    server 127.0.0.1:%d max_fails=0;\n" % i.port for i in cls.instances)
+        cls.nginx = Nginx("""
+  upstream authgate {
+%s  }
+  server {
+    listen 127.0.0.1:%%(port)d;
+    location / {
+      proxy_pass http://authgate;
+      proxy_set_header X-Forwarded-For $remote_addr;
+      proxy_connect_timeout 2s;
+    }
+  }
+""" % upstreams)
         cls.front = Front(cls.nginx.port, cls.instances[0])
 
     @classmethod

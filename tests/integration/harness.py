@@ -222,6 +222,51 @@ class AuthgateServer:
             return b"".join(chunks)
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+class Nginx:
+    """A real nginx (Debian's) in a prefix of its own, stopped by its PID, never the service.
+
+    `http_config` is the body of the http block; "%(port)d" in it is the port nginx listens on.
+    """
+
+    def __init__(self, http_config, workers=1):
+        self.prefix = tempfile.mkdtemp(prefix="authgate-nginx-")
+        self.port = free_port()
+        p = self.prefix
+        conf = os.path.join(p, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write("worker_processes %d;\ndaemon off;\npid %s/nginx.pid;\nerror_log %s/error.log;\n"
+                    "events { worker_connections 4096; }\nhttp {\n  access_log off;\n"
+                    "  client_body_temp_path %s/body; proxy_temp_path %s/proxy;\n"
+                    "  fastcgi_temp_path %s/fastcgi; uwsgi_temp_path %s/uwsgi; scgi_temp_path %s/scgi;\n"
+                    % (workers, p, p, p, p, p, p, p))
+            f.write(http_config.replace("%(port)d", str(self.port)))
+            f.write("\n}\n")
+        self.process = subprocess.Popen(["nginx", "-p", p, "-c", conf, "-e", os.path.join(p, "error.log")],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_until(lambda: port_open(self.port), 10):
+            with open(os.path.join(p, "error.log")) as log:
+                raise RuntimeError("nginx did not start: " + log.read())
+
+    def close(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        shutil.rmtree(self.prefix, ignore_errors=True)
+
+
 def wait_until(predicate, timeout=2.0, interval=0.05):
     deadline = time.time() + timeout
     while time.time() < deadline:

@@ -2,14 +2,10 @@
 import http.server
 import json
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import threading
 import unittest
 
-from harness import AuthgateServer, totp, wait_until
+from harness import AuthgateServer, Nginx, totp, wait_until
 
 
 class EchoHandler(http.server.BaseHTTPRequestHandler):
@@ -29,62 +25,27 @@ class EchoHandler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class NginxAuthRequestTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.authgate = AuthgateServer()
         cls.upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), EchoHandler)
         threading.Thread(target=cls.upstream.serve_forever, daemon=True).start()
-        cls.prefix = tempfile.mkdtemp(prefix="authgate-nginx-")
-        cls.port = free_port()
         doc = open(os.path.join(os.path.dirname(__file__), "../../docs/nginx.md")).read()
         server_block = doc.split("```nginx\n")[1].split("```")[0]
-        server_block = (server_block
-                        .replace("server 127.0.0.1:8080;", "server 127.0.0.1:%d;" % cls.authgate.port)
-                        .replace("server 127.0.0.1:9000;", "server 127.0.0.1:%d;" % cls.upstream.server_port)
-                        .replace("listen 443 ssl;", "listen 127.0.0.1:%d;" % cls.port))
-        conf = os.path.join(cls.prefix, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write("""worker_processes 1;
-daemon off;
-pid %(p)s/nginx.pid;
-error_log %(p)s/error.log;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path %(p)s/body; proxy_temp_path %(p)s/proxy;
-  fastcgi_temp_path %(p)s/fastcgi; uwsgi_temp_path %(p)s/uwsgi; scgi_temp_path %(p)s/scgi;
-%(block)s
-}
-""" % {"p": cls.prefix, "block": server_block})
-        cls.nginx = subprocess.Popen(["nginx", "-p", cls.prefix, "-c", conf, "-e", os.path.join(cls.prefix, "error.log")],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-
-        def up():
-            try:
-                socket.create_connection(("127.0.0.1", cls.port), timeout=0.2).close()
-                return True
-            except OSError:
-                return False
-        if not wait_until(up, 10):
-            raise RuntimeError("nginx did not start: %s" % cls.nginx.stderr.read())
+        cls.nginx = Nginx(server_block
+                          .replace("server 127.0.0.1:8080;", "server 127.0.0.1:%d;" % cls.authgate.port)
+                          .replace("server 127.0.0.1:9000;", "server 127.0.0.1:%d;" % cls.upstream.server_port)
+                          .replace("listen 443 ssl;", "listen 127.0.0.1:%(port)d;"))
+        cls.port = cls.nginx.port
         cls.front = AuthgateServer.__new__(AuthgateServer)
         cls.front.port = cls.port
 
     @classmethod
     def tearDownClass(cls):
-        cls.nginx.terminate()
-        cls.nginx.wait(timeout=10)
-        cls.nginx.stderr.close()
+        cls.nginx.close()
         cls.upstream.shutdown()
         cls.authgate.close()
-        shutil.rmtree(cls.prefix, ignore_errors=True)
 
     def get(self, path, token=None, otp=None):
         headers = {}

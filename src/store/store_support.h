@@ -1,0 +1,61 @@
+// What the Store implementations share: turning their internal exceptions into Error values at
+// each operation's boundary, and the text forms that enums take in rows.
+#pragma once
+
+#include <exception>
+#include <new>
+#include <string>
+#include <string_view>
+
+#include "core/codes.h"
+#include "core/result.h"
+#include "store/store.h"
+
+namespace authgate {
+
+// Runs `body`; any exception (the implementation's SQL errors, a malformed value) becomes an
+// Error value that starts with "store: ". Nothing throws past an operation.
+template <typename T, typename Body>
+Result<T> GuardStore(Body&& body) {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    return Error{"store: out of memory"};
+  } catch (const std::exception& error) {
+    return Error{std::string("store: ") + error.what()};
+  }
+}
+
+template <typename Body>
+Status GuardStoreStatus(Body&& body) {
+  Result<bool> result = GuardStore<bool>([&] {
+    body();
+    return true;
+  });
+  if (!result) return Error{result.error()};
+  return Status::Ok();
+}
+
+inline std::string ChangeKindName(ChangeKind kind) {
+  switch (kind) {
+    case ChangeKind::kUser: return "user";
+    case ChangeKind::kSession: return "session";
+    case ChangeKind::kKeys: return "keys";
+  }
+  return "keys";
+}
+
+inline ChangeKind ParseChangeKind(std::string_view name) {
+  if (name == "user") return ChangeKind::kUser;
+  if (name == "session") return ChangeKind::kSession;
+  return ChangeKind::kKeys;  // reloading keys is harmless for anything unexpected
+}
+
+// An unreadable status never grants access.
+inline AccountStatus StatusFromText(const std::string& text) {
+  AccountStatus status = AccountStatus::kSuppressed;
+  ParseAccountStatus(text, &status);
+  return status;
+}
+
+}  // namespace authgate
