@@ -1,7 +1,13 @@
+#include <fcntl.h>
 #include <qrencode.h>
+#include <sodium.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <iostream>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -114,6 +120,54 @@ Result<UserRecord> RequireUser(Store& store, const std::string& username) {
   if (!found) return Error{found.error()};
   if (!found->has_value()) return Error{"no such user '" + username + "'"};
   return **found;
+}
+
+struct ImportRow {
+  std::string username;
+  AccountStatus status = AccountStatus::kActive;
+  int line = 0;
+};
+
+std::string Trimmed(const std::string& text) {
+  size_t first = text.find_first_not_of(" \t\r");
+  if (first == std::string::npos) return "";
+  return text.substr(first, text.find_last_not_of(" \t\r") - first + 1);
+}
+
+// Reads "username[,status]" lines (a first line starting with "username" is a header).
+Result<std::vector<ImportRow>> ReadImportFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Error{"cannot read '" + path + "': " + std::strerror(errno)};
+  std::vector<ImportRow> rows;
+  std::set<std::string> seen;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    line = Trimmed(line);
+    if (line.empty() || (number == 1 && line.rfind("username", 0) == 0)) continue;
+    size_t comma = line.find(',');
+    ImportRow row;
+    row.line = number;
+    row.username = Trimmed(line.substr(0, comma));
+    std::string status = comma == std::string::npos ? "active" : Trimmed(line.substr(comma + 1));
+    std::string where = path + ":" + std::to_string(number) + ": ";
+    if (!ValidUsername(row.username)) return Error{where + "invalid username '" + row.username + "'"};
+    if (!ParseAccountStatus(status, &row.status)) return Error{where + "invalid status '" + status + "'"};
+    if (!seen.insert(row.username).second) {
+      return Error{where + "username '" + row.username + "' appears twice"};
+    }
+    rows.push_back(std::move(row));
+  }
+  if (rows.empty()) return Error{"'" + path + "' has no users"};
+  return rows;
+}
+
+// One line of progress on a terminal's stderr; nothing when stderr is not a terminal.
+void ShowProgress(size_t done, size_t total) {
+  if (!isatty(STDERR_FILENO)) return;
+  constexpr int kWidth = 40;
+  int filled = static_cast<int>(kWidth * done / total);
+  std::cerr << "\r[" << std::string(filled, '#') << std::string(kWidth - filled, ' ') << "] "
+            << done << "/" << total << (done == total ? "\n" : "") << std::flush;
 }
 
 }  // namespace
@@ -254,6 +308,96 @@ void RegisterUser(CLI::App& app, const GlobalOptions& options, int* exit_code) {
                   entry["status"].get<std::string>().c_str(),
                   entry["locked"].get<bool>() ? "yes" : "no");
     }
+    return Status::Ok();
+  }));
+
+  struct ImportOptions {
+    std::string file;
+    std::string out;
+  };
+  auto import_options = std::make_shared<ImportOptions>();
+  CLI::App* import = user->add_subcommand(
+      "import", "create many users from a CSV file (username[,status]) in one transaction");
+  import->add_option("FILE", import_options->file, "CSV file: one username[,status] per line")
+      ->required();
+  import->add_option("--out", import_options->out,
+                     "where to write the generated passwords and TOTP secrets (created 0600; "
+                     "must not exist)")
+      ->required();
+  import->callback(WithContext(options, exit_code, [import_options](Context& context) -> Status {
+    Result<std::vector<ImportRow>> rows = ReadImportFile(import_options->file);
+    if (!rows) return Error{rows.error()};
+    // The secrets file is written first, under a temporary name; it gets its final name only
+    // once the users are committed, so no secret is ever lost or left for users that do not exist.
+    std::string temp = import_options->out + ".partial";
+    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return Error{"cannot create '" + temp + "': " + std::strerror(errno)};
+    if (::access(import_options->out.c_str(), F_OK) == 0) {
+      ::close(fd);
+      ::unlink(temp.c_str());
+      return Error{"'" + import_options->out + "' exists: choose a new --out file"};
+    }
+    std::string secrets = "username,password,totpSecret,otpauthUri\n";
+    std::vector<NewUser> users;
+    const PasswordParams params = ParamsOf(context.config);
+    for (size_t i = 0; i < rows->size(); ++i) {
+      const ImportRow& row = (*rows)[i];
+      std::string password = RandomPassword(kGeneratedPasswordLength);
+      Result<std::string> hash = HashPassword(password, params);
+      if (!hash) {
+        ::close(fd);
+        ::unlink(temp.c_str());
+        return Error{hash.error()};
+      }
+      Credentials totp = NewTotpSecret(*context.box, row.username);
+      users.push_back({row.username, *hash, totp.sealed, row.status});
+      secrets += row.username + "," + password + "," + totp.secret_base32 + "," +
+                 OtpauthUri(context.config.tokens.issuer, row.username, totp.secret_base32) + "\n";
+      ShowProgress(i + 1, rows->size());
+    }
+    bool written = ::write(fd, secrets.data(), secrets.size()) ==
+                       static_cast<ssize_t>(secrets.size()) &&
+                   ::fsync(fd) == 0;
+    ::close(fd);
+    sodium_memzero(secrets.data(), secrets.size());
+    if (!written) {
+      ::unlink(temp.c_str());
+      return Error{"cannot write '" + temp + "'"};
+    }
+    Result<std::vector<int64_t>> created = context.store->CreateUsers(users, SystemClock().NowSeconds());
+    if (!created) {
+      ::unlink(temp.c_str());
+      std::string message = created.error();
+      size_t entry = message.find("(entry ");
+      if (entry != std::string::npos) {  // name the file's line rather than the batch index
+        size_t index = std::stoul(message.substr(entry + 7));
+        message = import_options->file + ":" + std::to_string((*rows)[index].line) + ": " +
+                  message.substr(0, entry - 1);
+      }
+      return Error{message + "; no user was created"};
+    }
+    if (::rename(temp.c_str(), import_options->out.c_str()) != 0) {
+      return Error{"users created, but their secrets are in '" + temp + "' (rename failed: " +
+                   std::strerror(errno) + ")"};
+    }
+    AuditOperatorAction(context, "import", import_options->file,
+                        std::to_string(created->size()) + " users created");
+    std::cout << "Created " << created->size() << " users; passwords and TOTP secrets are in "
+              << import_options->out << " (mode 0600)." << std::endl;
+    return Status::Ok();
+  }));
+
+  CLI::App* export_users =
+      user->add_subcommand("export", "write every user's non-secret fields as CSV on stdout");
+  export_users->callback(WithContext(options, exit_code, [](Context& context) -> Status {
+    Result<std::vector<UserRecord>> users = context.store->ListUsers();
+    if (!users) return Error{users.error()};
+    std::cout << "id,username,status,createdAt,updatedAt\n";
+    for (const UserRecord& u : *users) {
+      std::cout << u.id << "," << u.username << "," << AccountStatusName(u.status) << ","
+                << u.created_at << "," << u.updated_at << "\n";
+    }
+    std::cout << std::flush;
     return Status::Ok();
   }));
 

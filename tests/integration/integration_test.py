@@ -538,6 +538,36 @@ class CommandLineTest(unittest.TestCase):
         self.assertNotIn(created["password"], dump)
         self.assertNotIn(created["totpSecret"], dump)
 
+    def test_bulk_import_is_all_or_nothing_and_export_has_no_secrets(self):
+        d = self.server.dir
+        with open(os.path.join(d, "bad.csv"), "w") as f:
+            f.write("username,status\nann\nben,suppressed\nbad name\n")
+        result = self.assertFailsWithOneLine("user", "import", "bad.csv", "--out", "x.csv")
+        self.assertIn("bad.csv:4:", result.stderr)
+        self.assertFalse(os.path.exists(os.path.join(d, "x.csv")))
+        self.server.cli("user", "add", "taken")
+        with open(os.path.join(d, "clash.csv"), "w") as f:
+            f.write("new1\ntaken\n")
+        result = self.assertFailsWithOneLine("user", "import", "clash.csv", "--out", "x.csv")
+        self.assertIn("clash.csv:2:", result.stderr)
+        self.assertEqual([u["username"] for u in json.loads(self.server.cli("user", "list", "--json").stdout)], ["taken"])
+        with open(os.path.join(d, "good.csv"), "w") as f:
+            f.write("username,status\nann\nben,suppressed\n")
+        self.server.cli("user", "import", "good.csv", "--out", "secrets.csv")
+        secrets_path = os.path.join(d, "secrets.csv")
+        self.assertEqual(os.stat(secrets_path).st_mode & 0o777, 0o600)
+        with open(secrets_path) as f:
+            rows = [line.strip().split(",") for line in f][1:]
+        self.assertEqual([r[0] for r in rows], ["ann", "ben"])
+        exported = self.server.cli("user", "export").stdout
+        self.assertIn("ben,suppressed", exported)
+        for row in rows:
+            self.assertNotIn(row[1], exported)
+            self.assertNotIn(row[2], exported)
+        self.server.start()
+        ann = {"username": "ann", "password": rows[0][1], "totpSecret": rows[0][2]}
+        self.assertEqual(self.server.login(ann).status, 200)
+
     def test_keys_rotate_keeps_old_tokens_valid(self):
         self.server.start()
         user = self.server.add_user("alice")
