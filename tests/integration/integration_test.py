@@ -408,6 +408,24 @@ class HttpBehaviourTest(SharedServerTest):
             self.assertIn(name, metrics.body)
         self.assertIn('authgate_logins_total{result="success"}', metrics.body)
         self.assertIn('authgate_verifications_total{result="success"}', metrics.body)
+        # Prometheus text format: HELP/TYPE comments, then `name{labels} value` samples whose
+        # family was declared by a TYPE line.
+        import re
+        sample = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_]+="[^"\\]*",?)*\})? (-?[0-9.]+(e[+-]?[0-9]+)?|\+Inf|NaN)$')
+        declared = set()
+        for line in metrics.body.splitlines():
+            if line.startswith("# TYPE "):
+                name, kind = line.split()[2:4]
+                self.assertIn(kind, ("counter", "gauge", "histogram"))
+                declared.add(name)
+            elif line.startswith("# HELP "):
+                continue
+            else:
+                match = sample.match(line)
+                self.assertIsNotNone(match, line)
+                family = re.sub(r"_(bucket|sum|count)$", "", match.group(1))
+                self.assertTrue(match.group(1) in declared or family in declared, line)
+        self.assertEqual(metrics.header("Content-Type").split(";")[0], "text/plain")
 
     def test_malformed_http_keeps_the_server_serving(self):
         garbage = [b"GARBAGE\r\n\r\n", b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
@@ -657,6 +675,28 @@ class ConfiguredServerTest(unittest.TestCase):
             self.assertEqual(answers[4].codes, [("", "Too_Many_Requests")])
             self.assertGreaterEqual(int(answers[4].header("Retry-After")), 1)
             self.assertEqual(server.request("GET", "/healthz").status, 200)  # not rate limited
+        finally:
+            server.close()
+
+    def test_rate_limit_behind_a_trusted_proxy(self):
+        server = AuthgateServer({"AUTHGATE_RATELIMIT_PER_ADDRESS_PER_S": "0.1", "AUTHGATE_RATELIMIT_BURST": "2",
+                                 "AUTHGATE_RATELIMIT_TRUSTED_PROXIES": "127.0.0.1"})
+        try:
+            via = lambda client: server.post_json(LOGIN, {}, headers={"X-Forwarded-For": client}).status
+            # Each client behind the proxy has its own bucket...
+            self.assertEqual([via("203.0.113.%d" % i) for i in range(1, 6)], [400] * 5)
+            # ...and one client spraying is throttled, whatever it puts before the proxy's entry.
+            self.assertEqual([via("198.51.100.7") for _ in range(3)], [400, 400, 429])
+            self.assertEqual(via("1.2.3.4, 198.51.100.7"), 429)
+        finally:
+            server.close()
+
+    def test_untrusted_peers_cannot_choose_their_address(self):
+        server = AuthgateServer({"AUTHGATE_RATELIMIT_PER_ADDRESS_PER_S": "0.1", "AUTHGATE_RATELIMIT_BURST": "2"})
+        try:
+            statuses = [server.post_json(LOGIN, {}, headers={"X-Forwarded-For": "203.0.113.%d" % i}).status
+                        for i in range(3)]
+            self.assertEqual(statuses, [400, 400, 429])  # X-Forwarded-For ignored: one bucket
         finally:
             server.close()
 
