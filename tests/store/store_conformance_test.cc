@@ -310,6 +310,31 @@ INSTANTIATE_TEST_SUITE_P(Stores, StoreConformance,
                          ::testing::ValuesIn(Factories()),
                          [](const auto& info) { return info.param.name; });
 
+// Several instances starting at the same moment on an empty database migrate it once, and all
+// of them come up (the migration runs under an advisory lock).
+TEST(PostgresMigrationTest, ConcurrentStartsMigrateOnce) {
+  std::string url = PostgresBaseUrl();
+  if (std::getenv("AUTHGATE_TEST_PG_URL_FILE") == nullptr) GTEST_SKIP() << "no PostgreSQL";
+  ASSERT_FALSE(url.empty());
+  PGconn* connection = PQconnectdb(url.c_str());
+  PQclear(PQexec(connection, "DROP SCHEMA public CASCADE; CREATE SCHEMA public;"));
+  std::atomic<int> opened{0};
+  std::vector<std::thread> starts;
+  for (int i = 0; i < 6; ++i) {
+    starts.emplace_back([&] {
+      Result<std::unique_ptr<Store>> store = OpenStore(url);
+      EXPECT_TRUE(store.ok()) << store.error();
+      if (store.ok()) ++opened;
+    });
+  }
+  for (std::thread& start : starts) start.join();
+  EXPECT_EQ(opened.load(), 6);
+  PGresult* versions = PQexec(connection, "SELECT count(*) FROM schema_version");
+  EXPECT_STREQ(PQgetvalue(versions, 0, 0), "1");
+  PQclear(versions);
+  PQfinish(connection);
+}
+
 TEST(OpenStoreTest, RejectsUnknownUrls) {
   EXPECT_FALSE(OpenStore("mysql://x").ok());
   EXPECT_FALSE(OpenStore("postgresql://nobody:x@127.0.0.1:1/none").ok());
