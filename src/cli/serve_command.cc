@@ -36,10 +36,17 @@ class ChangeFollower {
   ChangeFollower(AuthService& service, Store& store, const Clock& clock)
       : thread_([this, &service, &store, &clock] {
           int64_t last_prune = 0;
+          bool following = true;
           std::unique_lock<std::mutex> lock(mutex_);
           while (!stop_) {
             lock.unlock();
-            if (!service.FollowChanges()) spdlog::warn("store: cannot read the change log");
+            // Logged on transitions only: an outage must not write 50 lines a second.
+            bool ok = service.FollowChanges();
+            if (ok != following) {
+              if (ok) spdlog::info("store: change log readable again");
+              else spdlog::warn("store: cannot read the change log (store unreachable?)");
+              following = ok;
+            }
             int64_t now = clock.NowSeconds();
             if (now - last_prune >= 60) {
               if (!store.Prune(now)) spdlog::warn("store: prune failed");
