@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ccache pkg-config python3
   libboost-dev nlohmann-json3-dev libssl-dev libsodium-dev liboath-dev libsqlite3-dev
-  libtomlplusplus-dev libcli11-dev libspdlog-dev libqrencode-dev libpq-dev
+  libtomlplusplus-dev libcli11-dev libspdlog-dev libqrencode-dev libpng-dev libpq-dev
   libgtest-dev libbenchmark-dev clang libclang-rt-14-dev
   curl oathtool sqlite3 postgresql nginx wrk
 )

@@ -1,9 +1,12 @@
 #include <fcntl.h>
+#include <png.h>
 #include <qrencode.h>
 #include <sodium.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -78,6 +81,38 @@ void PrintQrCode(const std::string& text) {
     std::cout << row << "\n";
   }
   QRcode_free(code);
+}
+
+// Writes the QR code of `text` as a grayscale PNG (8 px modules, 4-module quiet zone). The
+// file holds a TOTP secret: the process umask (077) makes it private to the operator.
+Status WriteQrPng(const std::string& text, const std::string& path) {
+  QRcode* code = QRcode_encodeString(text.c_str(), 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+  if (code == nullptr) return Error{"cannot encode the QR code"};
+  constexpr int kScale = 8;
+  constexpr int kQuiet = 4;
+  const int size = (code->width + 2 * kQuiet) * kScale;
+  std::vector<unsigned char> pixels(static_cast<size_t>(size) * size, 255);
+  for (int y = 0; y < code->width; ++y) {
+    for (int x = 0; x < code->width; ++x) {
+      if ((code->data[y * code->width + x] & 1) == 0) continue;
+      for (int dy = 0; dy < kScale; ++dy) {
+        unsigned char* row = &pixels[static_cast<size_t>((y + kQuiet) * kScale + dy) * size];
+        std::fill_n(row + (x + kQuiet) * kScale, kScale, 0);
+      }
+    }
+  }
+  QRcode_free(code);
+  png_image image{};
+  image.version = PNG_IMAGE_VERSION;
+  image.width = static_cast<png_uint_32>(size);
+  image.height = static_cast<png_uint_32>(size);
+  image.format = PNG_FORMAT_GRAY;
+  if (png_image_write_to_file(&image, path.c_str(), 0, pixels.data(), 0, nullptr) == 0) {
+    std::string message = image.message;
+    png_image_free(&image);
+    return Error{"cannot write '" + path + "': " + message};
+  }
+  return Status::Ok();
 }
 
 struct Credentials {
@@ -181,6 +216,7 @@ void RegisterUser(CLI::App& app, const GlobalOptions& options, int* exit_code) {
     bool password_stdin = false;
     std::string status = "active";
     bool json = false;
+    std::string qr_png;
   };
   auto add_options = std::make_shared<AddOptions>();
   CLI::App* add = user->add_subcommand(
@@ -190,6 +226,8 @@ void RegisterUser(CLI::App& app, const GlobalOptions& options, int* exit_code) {
                 "read the password from one line of standard input");
   add->add_option("--status", add_options->status, "active, unverified or suppressed");
   add->add_flag("--json", add_options->json, "print one JSON object");
+  add->add_option("--qr-png", add_options->qr_png,
+                  "also write the otpauth URI's QR code to this PNG file (mode 0600)");
   add->callback(WithContext(options, exit_code, [add_options](Context& context) -> Status {
     const AddOptions& o = *add_options;
     if (!ValidUsername(o.name)) {
@@ -211,10 +249,17 @@ void RegisterUser(CLI::App& app, const GlobalOptions& options, int* exit_code) {
     Result<std::string> hash = HashPassword(password, ParamsOf(context.config));
     if (!hash) return Error{hash.error()};
     Credentials totp = NewTotpSecret(*context.box, o.name);
+    std::string uri = OtpauthUri(context.config.tokens.issuer, o.name, totp.secret_base32);
+    if (!o.qr_png.empty()) {  // before the user exists: a failure here leaves nothing behind
+      Status written = WriteQrPng(uri, o.qr_png);
+      if (!written) return written;
+    }
     NewUser record{o.name, *hash, totp.sealed, status};
     Result<int64_t> id = context.store->CreateUser(record, SystemClock().NowSeconds());
-    if (!id) return Error{id.error()};
-    std::string uri = OtpauthUri(context.config.tokens.issuer, o.name, totp.secret_base32);
+    if (!id) {
+      if (!o.qr_png.empty()) std::remove(o.qr_png.c_str());
+      return Error{id.error()};
+    }
     if (o.json) {
       json out = {{"id", *id}, {"username", o.name}, {"status", AccountStatusName(status)}};
       if (generated) out["password"] = password;

@@ -485,6 +485,24 @@ class CommandLineTest(unittest.TestCase):
         self.assertIn("otpauth://totp/", text)
         self.assertIn("Password:", text)
 
+    def test_qr_png(self):
+        import struct
+        created = json.loads(self.server.cli("user", "add", "alice", "--json", "--qr-png", "alice.png").stdout)
+        path = os.path.join(self.server.dir, "alice.png")
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)  # it encodes the TOTP secret
+        with open(path, "rb") as f:
+            data = f.read()
+        self.assertEqual(data[:8], b"\x89PNG\r\n\x1a\n")
+        width, height = struct.unpack(">II", data[16:24])
+        self.assertEqual(width, height)
+        # 8-pixel modules with a 4-module quiet zone around a QR code of version 1-40.
+        self.assertEqual(width % 8, 0)
+        self.assertTrue(21 + 8 <= width // 8 <= 177 + 8, width)
+        self.assertIn("alice", created["otpauthUri"])
+        # A failed add leaves no PNG behind.
+        self.server.cli("user", "add", "alice", "--qr-png", "again.png", check=False)
+        self.assertFalse(os.path.exists(os.path.join(self.server.dir, "again.png")))
+
     def test_show_and_list_never_print_secrets(self):
         created = json.loads(self.server.cli("user", "add", "alice", "--json").stdout)
         outputs = [self.server.cli("user", "show", "alice", "--json").stdout,
