@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "http/envelope.h"
+#include "http/openapi_document.h"
 
 namespace authgate {
 namespace {
@@ -12,7 +13,7 @@ namespace {
 namespace http = boost::beast::http;
 using json = nlohmann::ordered_json;
 
-enum class Route { kLogin, kRefresh, kVerify, kLogout, kJwks, kHealth, kReady, kMetrics };
+enum class Route { kLogin, kRefresh, kVerify, kLogout, kJwks, kHealth, kReady, kMetrics, kOpenApi };
 
 struct RouteEntry {
   std::string_view path;
@@ -30,6 +31,7 @@ constexpr RouteEntry kRoutes[] = {
     {"/healthz", Route::kHealth, http::verb::get, "GET"},
     {"/readyz", Route::kReady, http::verb::get, "GET"},
     {"/metrics", Route::kMetrics, http::verb::get, "GET"},
+    {"/openapi.json", Route::kOpenApi, http::verb::get, "GET"},
 };
 
 unsigned HttpStatus(Rejection rejection) {
@@ -245,6 +247,12 @@ void ApiHandler::Handle(HttpRequest request, const std::string& peer_address, Re
       if (ready) return respond(EnvelopeResponse(200, SuccessEnvelope(0, {{"ready", true}})));
       HttpResponse response = ErrorResponse(503, MessageCode::kServiceUnavailable);
       response.set(http::field::retry_after, "1");
+      return respond(std::move(response));
+    }
+    case Route::kOpenApi: {
+      HttpResponse response{http::status::ok, 11};
+      response.set(http::field::content_type, "application/json");
+      response.body() = std::string(OpenApiDocument());
       return respond(std::move(response));
     }
     case Route::kMetrics: {
