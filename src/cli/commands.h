@@ -12,5 +12,6 @@ void RegisterServe(CLI::App& app, const GlobalOptions& options, int* exit_code);
 void RegisterUser(CLI::App& app, const GlobalOptions& options, int* exit_code);
 void RegisterTotp(CLI::App& app, int* exit_code);
 void RegisterKeys(CLI::App& app, const GlobalOptions& options, int* exit_code);
+void RegisterClient(CLI::App& app, int* exit_code);
 
 }  // namespace authgate::cli

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   RegisterUser(app, options, &exit_code);
   RegisterTotp(app, &exit_code);
   RegisterKeys(app, options, &exit_code);
+  RegisterClient(app, &exit_code);
   FallThrough(app);
   try {
     app.parse(argc, argv);

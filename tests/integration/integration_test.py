@@ -696,6 +696,33 @@ class ConfiguredServerTest(unittest.TestCase):
         finally:
             server.close()
 
+    def test_client_login_and_call_with_refresh(self):
+        server = AuthgateServer({"AUTHGATE_TOKENS_ACCESS_TTL_S": "6"})
+        try:
+            user = server.add_user("carol")
+            base = "http://127.0.0.1:%d" % server.port
+            token_file = os.path.join(server.dir, "session.json")
+            login = server.cli("client", "login", "--url", base, "--username", "carol", "--token-file", token_file,
+                               stdin="%s\n%s\n" % (user["password"], user["totpSecret"]))
+            self.assertIn("Logged in", login.stdout)
+            self.assertEqual(os.stat(token_file).st_mode & 0o777, 0o600)
+            first = json.load(open(token_file))
+            called = server.cli("client", "call", "--token-file", token_file, base + VERIFY)
+            self.assertEqual(json.loads(called.stdout)["details"]["username"], "carol")
+            time.sleep(2)  # the access token now expires within 5 s: the client refreshes first
+            called = server.cli("client", "call", "--token-file", token_file, base + VERIFY)
+            self.assertEqual(json.loads(called.stdout)["status"], "1")
+            self.assertNotEqual(json.load(open(token_file))["refreshToken"], first["refreshToken"])
+            refused = server.cli("client", "call", "--token-file", token_file, "-X", "POST", base + VERIFY, check=False)
+            self.assertEqual(refused.returncode, 1)
+            self.assertIn("Method_Not_Allowed", refused.stdout)
+            wrong = server.cli("client", "login", "--url", base, "--username", "carol", "--token-file", token_file + "2",
+                               stdin="wrong\n%s\n" % user["totpSecret"], check=False)
+            self.assertNotEqual(wrong.returncode, 0)
+            self.assertFalse(os.path.exists(token_file + "2"))
+        finally:
+            server.close()
+
     def test_rate_limit_behind_a_trusted_proxy(self):
         server = AuthgateServer({"AUTHGATE_RATELIMIT_PER_ADDRESS_PER_S": "0.1", "AUTHGATE_RATELIMIT_BURST": "2",
                                  "AUTHGATE_RATELIMIT_TRUSTED_PROXIES": "127.0.0.1"})

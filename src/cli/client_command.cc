@@ -1,0 +1,238 @@
+// `authgate client`: the customer's side of the API. `client login` stores the tokens and the
+// TOTP secret in a 0600 file; `client call` sends a request with `Authorization` and a fresh
+// `otp`, refreshing the access token first when it has expired.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "core/clock.h"
+#include "core/encoding.h"
+#include "core/random.h"
+#include "core/totp.h"
+
+namespace authgate::cli {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = boost::asio::ip::tcp;
+using nlohmann::json;
+
+struct Url {
+  std::string host;
+  std::string port;
+  std::string target;
+};
+
+// http://HOST[:PORT][/PATH]; https is not supported by this client (use a local proxy).
+Result<Url> ParseUrl(const std::string& text) {
+  constexpr std::string_view kScheme = "http://";
+  if (text.rfind(kScheme, 0) != 0) return Error{"URL must start with http:// (got '" + text + "')"};
+  std::string rest = text.substr(kScheme.size());
+  size_t slash = rest.find('/');
+  std::string authority = rest.substr(0, slash);
+  Url url;
+  url.target = slash == std::string::npos ? "/" : rest.substr(slash);
+  size_t colon = authority.rfind(':');
+  url.host = colon == std::string::npos ? authority : authority.substr(0, colon);
+  url.port = colon == std::string::npos ? "80" : authority.substr(colon + 1);
+  if (url.host.empty() || url.port.empty()) return Error{"malformed URL '" + text + "'"};
+  return url;
+}
+
+struct Reply {
+  unsigned status = 0;
+  std::string body;
+};
+
+Result<Reply> Send(const std::string& method, const std::string& url_text,
+                   const std::vector<std::pair<std::string, std::string>>& headers,
+                   const std::string& body) {
+  Result<Url> url = ParseUrl(url_text);
+  if (!url) return Error{url.error()};
+  try {
+    boost::asio::io_context io;
+    tcp::resolver resolver(io);
+    beast::tcp_stream stream(io);
+    stream.expires_after(std::chrono::seconds(30));
+    stream.connect(resolver.resolve(url->host, url->port));
+    http::request<http::string_body> request{http::string_to_verb(method), url->target, 11};
+    if (request.method() == http::verb::unknown) return Error{"unknown method '" + method + "'"};
+    request.set(http::field::host, url->host);
+    request.set(http::field::user_agent, "authgate-client");
+    for (const auto& [name, value] : headers) request.set(name, value);
+    if (!body.empty()) {
+      if (request.find(http::field::content_type) == request.end()) {
+        request.set(http::field::content_type, "application/json");
+      }
+      request.body() = body;
+    }
+    request.prepare_payload();
+    http::write(stream, request);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> response;
+    http::read(stream, buffer, response);
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    return Reply{response.result_int(), response.body()};
+  } catch (const std::exception& error) {
+    return Error{"request to " + url_text + " failed: " + error.what()};
+  }
+}
+
+std::string DefaultTokenFile() {
+  const char* home = std::getenv("HOME");
+  return std::string(home ? home : ".") + "/.authgate-client.json";
+}
+
+Status SaveState(const std::string& path, const json& state) {
+  std::string temp = path + ".tmp";
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Error{"cannot write '" + temp + "': " + std::strerror(errno)};
+  std::string text = state.dump(2) + "\n";
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ::fchmod(fd, 0600);
+  ::close(fd);
+  if (!ok || ::rename(temp.c_str(), path.c_str()) != 0) {
+    return Error{"cannot write '" + path + "': " + std::strerror(errno)};
+  }
+  return Status::Ok();
+}
+
+Result<json> LoadState(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Error{"no session in '" + path + "': run `authgate client login` first"};
+  json state = json::parse(in, nullptr, false);
+  if (!state.is_object() || !state.contains("url") || !state.contains("accessToken")) {
+    return Error{"'" + path + "' is not an authgate client file"};
+  }
+  return state;
+}
+
+Result<std::string> ReadSecretFrom(const std::string& file, const char* what) {
+  std::string line;
+  if (file.empty() || file == "-") {
+    if (!std::getline(std::cin, line)) return Error{std::string("no ") + what + " on standard input"};
+  } else {
+    std::ifstream in(file);
+    if (!in || !std::getline(in, line)) return Error{std::string("cannot read the ") + what + " from '" + file + "'"};
+  }
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line.empty()) return Error{std::string("the ") + what + " is empty"};
+  return line;
+}
+
+std::string CurrentOtp(const json& state) {
+  std::optional<std::string> secret = Base32Decode(state.value("totpSecret", ""));
+  return secret ? TotpCode(SecretBytes(*secret), SystemClock().NowSeconds()) : "";
+}
+
+// Stores the tokens of a login or refresh answer; false when the answer is not a success.
+bool TakeTokens(const Reply& reply, json& state) {
+  json answer = json::parse(reply.body, nullptr, false);
+  if (reply.status != 200 || !answer.is_object() || !answer["details"].is_object()) return false;
+  const json& details = answer["details"];
+  int64_t now = SystemClock().NowSeconds();
+  state["accessToken"] = details.value("accessToken", "");
+  state["refreshToken"] = details.value("refreshToken", "");
+  state["accessExpiresAt"] = now + details.value("expiresIn", 0);
+  return true;
+}
+
+}  // namespace
+
+void RegisterClient(CLI::App& app, int* exit_code) {
+  CLI::App* client = app.add_subcommand("client", "call an authgate-protected API as a customer");
+  client->require_subcommand(1);
+
+  struct LoginOptions {
+    std::string url;
+    std::string username;
+    std::string password_file;
+    std::string secret_file;
+    std::string token_file = DefaultTokenFile();
+  };
+  auto login = std::make_shared<LoginOptions>();
+  CLI::App* login_command = client->add_subcommand(
+      "login", "log in; the password and TOTP secret are read from stdin (one line each) or files");
+  login_command->add_option("--url", login->url, "authgate's base URL, e.g. http://127.0.0.1:8080")
+      ->required();
+  login_command->add_option("--username", login->username, "your API username")->required();
+  login_command->add_option("--password-file", login->password_file, "file with the password");
+  login_command->add_option("--secret-file", login->secret_file, "file with the base32 TOTP secret");
+  login_command->add_option("--token-file", login->token_file, "where to keep the session (0600)");
+  login_command->callback([login, exit_code] {
+    InitCrypto();
+    Result<std::string> password = ReadSecretFrom(login->password_file, "password");
+    if (!password) return void(*exit_code = Fail(password.error()));
+    Result<std::string> secret = ReadSecretFrom(login->secret_file, "TOTP secret");
+    if (!secret) return void(*exit_code = Fail(secret.error()));
+    if (!Base32Decode(*secret)) return void(*exit_code = Fail("the TOTP secret is not valid base32"));
+    std::string base = login->url;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    json state = {{"url", base}, {"username", login->username}, {"totpSecret", *secret}};
+    json body = {{"username", login->username}, {"password", *password}, {"otp", CurrentOtp(state)}};
+    Result<Reply> reply = Send("POST", base + "/api/v1/public/auth/login",
+                               {{"Content-Type", "application/json"}}, body.dump());
+    if (!reply) return void(*exit_code = Fail(reply.error()));
+    if (!TakeTokens(*reply, state)) return void(*exit_code = Fail("login refused: " + reply->body));
+    Status saved = SaveState(login->token_file, state);
+    if (!saved) return void(*exit_code = Fail(saved.error()));
+    std::cout << "Logged in as " << login->username << "; session kept in " << login->token_file
+              << "." << std::endl;
+  });
+
+  struct CallOptions {
+    std::string method = "GET";
+    std::string data;
+    std::string url;
+    std::string token_file = DefaultTokenFile();
+  };
+  auto call = std::make_shared<CallOptions>();
+  CLI::App* call_command = client->add_subcommand(
+      "call", "send a request with Authorization and a fresh otp; print the response body");
+  call_command->add_option("-X,--request", call->method, "HTTP method (default GET)");
+  call_command->add_option("-d,--data", call->data, "request body (JSON)");
+  call_command->add_option("URL", call->url, "the API URL to call")->required();
+  call_command->add_option("--token-file", call->token_file, "the session file of `client login`");
+  call_command->callback([call, exit_code] {
+    InitCrypto();
+    Result<json> state = LoadState(call->token_file);
+    if (!state) return void(*exit_code = Fail(state.error()));
+    if ((*state).value("accessExpiresAt", int64_t{0}) <= SystemClock().NowSeconds() + 5) {
+      Result<Reply> refreshed = Send("POST", (*state)["url"].get<std::string>() + "/api/v1/public/auth/refresh",
+                                     {{"Content-Type", "application/json"}},
+                                     json{{"refreshToken", (*state).value("refreshToken", "")}}.dump());
+      if (!refreshed) return void(*exit_code = Fail(refreshed.error()));
+      if (!TakeTokens(*refreshed, *state)) {
+        return void(*exit_code = Fail("refresh refused (log in again): " + refreshed->body));
+      }
+      Status saved = SaveState(call->token_file, *state);
+      if (!saved) return void(*exit_code = Fail(saved.error()));
+    }
+    Result<Reply> reply =
+        Send(call->method, call->url,
+             {{"Authorization", "Bearer " + (*state)["accessToken"].get<std::string>()},
+              {"otp", CurrentOtp(*state)}},
+             call->data);
+    if (!reply) return void(*exit_code = Fail(reply.error()));
+    std::cout << reply->body << std::endl;
+    if (reply->status < 200 || reply->status >= 300) {
+      std::cerr << "authgate: HTTP " << reply->status << std::endl;
+      *exit_code = 1;
+    }
+  });
+}
+
+}  // namespace authgate::cli
