@@ -22,10 +22,14 @@ start() {
     start >/dev/null
 }
 
+dir=$(realpath -m "$dir")
+mkdir -p "$dir"
+[ "$(id -u)" -eq 0 ] && chown postgres "$dir"
+# Run from the cluster's own directory: the postgres user may not be able to read the caller's.
+cd "$dir"
+
 case "$action" in
   start)
-    mkdir -p "$dir"
-    [ "$(id -u)" -eq 0 ] && chown postgres "$dir"
     if [ ! -d "$dir/data" ]; then
       as_pg "$bin/initdb" -D "$dir/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
         >/dev/null
