@@ -769,13 +769,15 @@ class ConfiguredServerTest(unittest.TestCase):
             server.close()
 
     def test_sigterm_drains_in_flight_requests(self):
-        server = AuthgateServer({"AUTHGATE_PASSWORD_MEMORY_KIB": "131072", "AUTHGATE_PASSWORD_ITERATIONS": "4"})
+        server = AuthgateServer({"AUTHGATE_PASSWORD_MEMORY_KIB": "262144", "AUTHGATE_PASSWORD_ITERATIONS": "8"})
         try:
             user = server.add_user("alice")
             results = []
             thread = threading.Thread(target=lambda: results.append(server.login(user)))
             thread.start()
-            time.sleep(0.05)
+            # The login's hash takes seconds: after 0.5 s it is surely in flight, not yet answered.
+            time.sleep(0.5)
+            self.assertEqual(results, [])
             code = server.stop(signal.SIGTERM)
             thread.join()
             self.assertEqual(code, 0)
