@@ -162,7 +162,7 @@ class ClusterTest(unittest.TestCase):
         old = self.front.login(user).json["details"]
         self.front.cli("keys", "rotate")
         time.sleep(0.3)
-        new = self.instances[2].login(user, otp=totp(user["totpSecret"], step_offset=-1)).json["details"]
+        new = self.instances[2].login(user, otp=totp(user["totpSecret"], step_offset=1)).json["details"]
         kid = lambda t: json.loads(__import__("base64").urlsafe_b64decode(t.split(".")[0] + "=="))["kid"]
         self.assertNotEqual(kid(old["accessToken"]), kid(new["accessToken"]))
         for instance in self.instances:

@@ -26,9 +26,10 @@ BIN = os.environ.get("AUTHGATE_BIN", os.path.join(os.path.dirname(__file__), "..
 def totp(secret_b32, at=None, step_offset=0):
     """The code of `secret_b32` for the current step (+ step_offset).
 
-    Tests that log one user in several times use distinct steps (offsets -1, 0, +1). Near the
-    end of a 30 s step this waits for the next one, so a test's sequence of codes never
-    straddles a step boundary (which would make "the previous step" mean the step just used).
+    Tests that log one user in twice use offset 0 and then +1: "+1 from now" never names the
+    step already used, even when a step boundary passes between the two logins. Near the end of
+    a 30 s step this waits for the next one, so a code is never checked in a later step than
+    the one it was computed in by more than the skew.
     """
     if at is None:
         into_step = time.time() % 30

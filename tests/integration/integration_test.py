@@ -155,7 +155,7 @@ class LoginTest(SharedServerTest):
         self.assertEqual(self.server.login(user).status, 200)
         for _ in range(4):
             self.server.login(user, password="bad")
-        self.assertEqual(self.server.login(user, otp=totp(user["totpSecret"], step_offset=-1)).status, 200)
+        self.assertEqual(self.server.login(user, otp=totp(user["totpSecret"], step_offset=1)).status, 200)
 
     def test_concurrent_failures_check_at_most_max_passwords(self):
         user = self.new_user()
@@ -342,7 +342,7 @@ class VerifyTest(SharedServerTest):
     def test_other_sessions_survive_a_logout(self):
         user = self.new_user()
         first = self.server.login(user).json["details"]
-        second = self.server.login(user, otp=totp(user["totpSecret"], step_offset=-1)).json["details"]
+        second = self.server.login(user, otp=totp(user["totpSecret"], step_offset=1)).json["details"]
         code = totp(user["totpSecret"])
         self.assertEqual(self.server.logout(first["accessToken"], code).status, 200)
         self.assertEqual(self.server.verify(second["accessToken"], code).status, 200)
@@ -353,7 +353,7 @@ class VerifyTest(SharedServerTest):
         self.assertTrue(wait_until(lambda: self.server.verify(tokens["accessToken"], totp(user["totpSecret"])).status == 401, 1.0))
         self.assertEqual(self.server.refresh(tokens["refreshToken"]).status, 401)
         user["password"] = "new-password-1"
-        fresh = self.server.login(user, otp=totp(user["totpSecret"], step_offset=-1))
+        fresh = self.server.login(user, otp=totp(user["totpSecret"], step_offset=1))
         self.assertEqual(fresh.status, 200, fresh)
         reset = json.loads(self.server.cli("user", "reset-totp", user["username"], "--json").stdout)
         self.assertEqual(set(reset), {"username", "totpSecret", "otpauthUri"})
@@ -613,7 +613,7 @@ class CommandLineTest(unittest.TestCase):
         self.server.cli("keys", "rotate")
         self.assertIn("retired", self.server.cli("keys", "list").stdout)
         time.sleep(0.5)
-        new = self.server.login(user, otp=totp(user["totpSecret"], step_offset=-1)).json["details"]
+        new = self.server.login(user, otp=totp(user["totpSecret"], step_offset=1)).json["details"]
         kid = lambda token: json.loads(__import__("base64").urlsafe_b64decode(token.split(".")[0] + "=="))["kid"]
         self.assertNotEqual(kid(old["accessToken"]), kid(new["accessToken"]))
         code = totp(user["totpSecret"])
