@@ -327,12 +327,6 @@ bool PostgresStore::Ping() {
          }).ok();
 }
 
-Result<int64_t> PostgresStore::CreateUser(const NewUser& user, int64_t now) {
-  Result<std::vector<int64_t>> ids = CreateUsers({user}, now);
-  if (!ids) return Error{ids.error()};
-  return ids->front();
-}
-
 Result<std::vector<int64_t>> PostgresStore::CreateUsers(const std::vector<NewUser>& users,
                                                         int64_t now) {
   return GuardStore<std::vector<int64_t>>([&]() -> Result<std::vector<int64_t>> {
@@ -497,10 +491,6 @@ Result<AttemptState> PostgresStore::GetAttemptState(const std::string& username)
     if (r.Rows() == 0) return AttemptState{};
     return AttemptState{static_cast<int>(r.Int(0, 0)), r.Int(0, 1)};
   });
-}
-
-Status PostgresStore::ClearAttempts(const std::string& username) {
-  return RecordLoginSuccess(username);
 }
 
 Result<bool> PostgresStore::ConsumeLoginOtpStep(int64_t user_id, int64_t step, int64_t now) {

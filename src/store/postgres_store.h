@@ -26,7 +26,6 @@ class PostgresStore final : public Store {
   ~PostgresStore() override;
 
   bool Ping() override;
-  Result<int64_t> CreateUser(const NewUser& user, int64_t now) override;
   Result<std::vector<int64_t>> CreateUsers(const std::vector<NewUser>& users,
                                            int64_t now) override;
   Result<std::optional<UserRecord>> FindUserByName(const std::string& username) override;
@@ -44,7 +43,6 @@ class PostgresStore final : public Store {
                                           const LockoutPolicy& policy) override;
   Status RecordLoginSuccess(const std::string& username) override;
   Result<AttemptState> GetAttemptState(const std::string& username) override;
-  Status ClearAttempts(const std::string& username) override;
   Result<bool> ConsumeLoginOtpStep(int64_t user_id, int64_t step, int64_t now) override;
   Status CreateSession(const std::string& session_id, int64_t user_id,
                        const std::string& refresh_hash, int64_t refresh_expires_at,

@@ -355,12 +355,6 @@ bool InsertUser(SqliteConnection& c, const NewUser& user, int64_t now, int64_t* 
 
 }  // namespace
 
-Result<int64_t> SqliteStore::CreateUser(const NewUser& user, int64_t now) {
-  Result<std::vector<int64_t>> ids = CreateUsers({user}, now);
-  if (!ids) return Error{ids.error()};
-  return ids->front();
-}
-
 Result<std::vector<int64_t>> SqliteStore::CreateUsers(const std::vector<NewUser>& users,
                                                       int64_t now) {
   return GuardStore<std::vector<int64_t>>([&]() -> Result<std::vector<int64_t>> {
@@ -532,10 +526,6 @@ Result<AttemptState> SqliteStore::GetAttemptState(const std::string& username) {
     Lease lease = Acquire();
     return ReadAttempts(*lease, username);
   });
-}
-
-Status SqliteStore::ClearAttempts(const std::string& username) {
-  return RecordLoginSuccess(username);
 }
 
 Result<bool> SqliteStore::ConsumeLoginOtpStep(int64_t user_id, int64_t step, int64_t now) {

@@ -24,7 +24,6 @@ class SqliteStore final : public Store {
   ~SqliteStore() override;
 
   bool Ping() override;
-  Result<int64_t> CreateUser(const NewUser& user, int64_t now) override;
   Result<std::vector<int64_t>> CreateUsers(const std::vector<NewUser>& users,
                                            int64_t now) override;
   Result<std::optional<UserRecord>> FindUserByName(const std::string& username) override;
@@ -42,7 +41,6 @@ class SqliteStore final : public Store {
                                           const LockoutPolicy& policy) override;
   Status RecordLoginSuccess(const std::string& username) override;
   Result<AttemptState> GetAttemptState(const std::string& username) override;
-  Status ClearAttempts(const std::string& username) override;
   Result<bool> ConsumeLoginOtpStep(int64_t user_id, int64_t step, int64_t now) override;
   Status CreateSession(const std::string& session_id, int64_t user_id,
                        const std::string& refresh_hash, int64_t refresh_expires_at,

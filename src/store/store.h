@@ -87,7 +87,12 @@ class Store {
   virtual bool Ping() = 0;
 
   // Users. Name-based mutations return false when the user does not exist.
-  virtual Result<int64_t> CreateUser(const NewUser& user, int64_t now) = 0;
+  // One user: CreateUsers with a batch of one.
+  Result<int64_t> CreateUser(const NewUser& user, int64_t now) {
+    Result<std::vector<int64_t>> ids = CreateUsers({user}, now);
+    if (!ids) return Error{ids.error()};
+    return ids->front();
+  }
   // All or nothing: on error (e.g. a username that exists) no user is created; the message
   // names the offending username and its 0-based index.
   virtual Result<std::vector<int64_t>> CreateUsers(const std::vector<NewUser>& users,
@@ -114,7 +119,8 @@ class Store {
                                                   const LockoutPolicy& policy) = 0;
   virtual Status RecordLoginSuccess(const std::string& username) = 0;
   virtual Result<AttemptState> GetAttemptState(const std::string& username) = 0;
-  virtual Status ClearAttempts(const std::string& username) = 0;
+  // The operator's unlock: the same reset as a successful login.
+  Status ClearAttempts(const std::string& username) { return RecordLoginSuccess(username); }
 
   // Marks a login otp time step as used by `user_id`; false when it already was.
   virtual Result<bool> ConsumeLoginOtpStep(int64_t user_id, int64_t step, int64_t now) = 0;
