@@ -1,6 +1,10 @@
 // Micro-benchmarks of the hot pieces: TOTP validation, JWT sign/verify (HS256, EdDSA),
 // Argon2id at the configured parameters, request parsing and envelope encoding.
+#include <argon2.h>
 #include <benchmark/benchmark.h>
+#include <sodium.h>
+
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -69,6 +73,61 @@ void BM_Argon2idVerify(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(VerifyPassword(hash, "correct horse battery"));
 }
 BENCHMARK(BM_Argon2idVerify)->Unit(benchmark::kMillisecond)->Iterations(20);
+
+// The same hash (m = 19 MiB, t = 2, p = 1) with libargon2, to compare the two libraries
+// (issue #4): first with libargon2 allocating its memory per hash, then with one buffer
+// reused across hashes through its allocator callbacks.
+constexpr uint32_t kMemoryKib = PasswordParams{}.memory_kib;
+constexpr uint32_t kIterations = PasswordParams{}.iterations;
+
+void BM_Argon2idHashLibargon2(benchmark::State& state) {
+  const char password[] = "correct horse battery";
+  unsigned char salt[16] = {1};
+  unsigned char out[32];
+  for (auto _ : state) {
+    int rc = argon2id_hash_raw(kIterations, kMemoryKib, 1, password, sizeof(password) - 1, salt,
+                               sizeof(salt), out, sizeof(out));
+    if (rc != ARGON2_OK) state.SkipWithError(argon2_error_message(rc));
+  }
+}
+BENCHMARK(BM_Argon2idHashLibargon2)->Unit(benchmark::kMillisecond)->Iterations(20);
+
+std::vector<uint8_t>* reused_memory = nullptr;
+int UseReused(uint8_t** memory, size_t bytes) {
+  if (reused_memory->size() < bytes) reused_memory->resize(bytes);
+  *memory = reused_memory->data();
+  return ARGON2_OK;
+}
+void KeepReused(uint8_t*, size_t) {}
+
+void BM_Argon2idHashLibargon2Reused(benchmark::State& state) {
+  char password[] = "correct horse battery";
+  unsigned char salt[16] = {1};
+  unsigned char out[32];
+  std::vector<uint8_t> memory;
+  reused_memory = &memory;
+  for (auto _ : state) {
+    argon2_context context{};
+    context.out = out;
+    context.outlen = sizeof(out);
+    context.pwd = reinterpret_cast<uint8_t*>(password);
+    context.pwdlen = sizeof(password) - 1;
+    context.salt = salt;
+    context.saltlen = sizeof(salt);
+    context.t_cost = kIterations;
+    context.m_cost = kMemoryKib;
+    context.lanes = 1;
+    context.threads = 1;
+    context.version = ARGON2_VERSION_13;
+    context.allocate_cbk = UseReused;
+    context.free_cbk = KeepReused;
+    context.flags = ARGON2_DEFAULT_FLAGS;
+    int rc = argon2_ctx(&context, Argon2_id);
+    if (rc != ARGON2_OK) state.SkipWithError(argon2_error_message(rc));
+  }
+  reused_memory = nullptr;
+}
+BENCHMARK(BM_Argon2idHashLibargon2Reused)->Unit(benchmark::kMillisecond)->Iterations(20);
 
 void BM_ParseLoginBody(benchmark::State& state) {
   std::string body = R"({"username":"alice","password":"correct horse battery","otp":"123456"})";

@@ -80,9 +80,9 @@ int Serve(const GlobalOptions& options, const std::string& listen_override) {
   std::string host;
   uint16_t port = 0;
   if (!SplitHostPort(listen, &host, &port)) return Fail("--listen must be HOST:PORT, got '" + listen + "'");
-  if (!config.server.tls_cert_file.empty() || !config.server.tls_key_file.empty()) {
-    return Fail("server.tls_cert_file/tls_key_file: native TLS is not available in this version; "
-                "terminate TLS in a reverse proxy");
+  const bool tls = !config.server.tls_cert_file.empty() || !config.server.tls_key_file.empty();
+  if (tls && (config.server.tls_cert_file.empty() || config.server.tls_key_file.empty())) {
+    return Fail("server.tls_cert_file and server.tls_key_file: set both for HTTPS, or neither");
   }
   auto logger = spdlog::stderr_color_mt("authgate");
   spdlog::set_default_logger(logger);
@@ -130,7 +130,12 @@ int Serve(const GlobalOptions& options, const std::string& listen_override) {
   ServerLimits limits;
   limits.max_body_bytes = static_cast<size_t>(config.server.max_body_bytes);
   RaiseFileLimit();
-  HttpServer server(handler, limits);
+  size_t threads = OrCores(config.server.threads);
+  HttpServer server(handler, limits, threads);
+  if (tls) {
+    Status tls_ready = server.UseTls(config.server.tls_cert_file, config.server.tls_key_file);
+    if (!tls_ready) return Fail(tls_ready.error());
+  }
   Result<uint16_t> bound = server.Listen(host, port);
   if (!bound) return Fail(bound.error());
 
@@ -142,10 +147,10 @@ int Serve(const GlobalOptions& options, const std::string& listen_override) {
     server.Drain();
   });
   ChangeFollower follower(service, store, clock);
-  size_t threads = OrCores(config.server.threads);
-  spdlog::info("authgate listening on http://{}:{} ({} I/O threads, {} hash workers, {} tokens)",
-               host, *bound, threads, hash_pool.threads(), config.tokens.alg);
-  server.Run(threads);
+  spdlog::info("authgate listening on {}://{}:{} ({} I/O threads, {} hash workers, {} tokens)",
+               tls ? "https" : "http", host, *bound, threads, hash_pool.threads(),
+               config.tokens.alg);
+  server.Run();
   spdlog::info("authgate stopped");
   return 0;
 }

@@ -86,6 +86,12 @@ json GrantDetails(const TokenGrant& grant) {
           {"refreshTokenExpiresIn", grant.refresh_expires_in}};
 }
 
+// The answer of a login or refresh: the new tokens, or the failure.
+HttpResponse GrantResponse(const Outcome<TokenGrant>& outcome) {
+  if (!outcome.value) return ServiceErrorResponse(outcome.error);
+  return EnvelopeResponse(200, SuccessEnvelope(outcome.value->user_id, GrantDetails(*outcome.value)));
+}
+
 std::vector<std::string> HeaderValues(const HttpRequest& request, http::field field) {
   std::vector<std::string> values;
   auto range = request.equal_range(field);
@@ -98,25 +104,6 @@ std::vector<std::string> HeaderValues(const HttpRequest& request, std::string_vi
   auto range = request.equal_range(name);
   for (auto it = range.first; it != range.second; ++it) values.emplace_back(it->value());
   return values;
-}
-
-// Runs `body` on `pool`; answers 503 at once when the pool's queue is full.
-void OnPool(WorkerPool& pool, Respond respond, std::function<HttpResponse()> body) {
-  auto shared_respond = std::make_shared<Respond>(std::move(respond));
-  bool queued = pool.Submit([shared_respond, body = std::move(body)] {
-    HttpResponse response;
-    try {
-      response = body();
-    } catch (const std::exception&) {
-      response = ErrorResponse(500, MessageCode::kInternalError);
-    }
-    (*shared_respond)(std::move(response));
-  });
-  if (!queued) {
-    HttpResponse busy = ErrorResponse(503, MessageCode::kServiceUnavailable);
-    busy.set(http::field::retry_after, "1");
-    (*shared_respond)(std::move(busy));
-  }
 }
 
 }  // namespace
@@ -144,20 +131,68 @@ bool AddressRateLimiter::Allow(const std::string& address, int64_t now_ms,
   return TakeToken(buckets_[address], now_ms, policy_, retry_after_s);
 }
 
-ApiHandler::ApiHandler(HandlerDeps deps) : deps_(std::move(deps)), limiter_(deps_.ratelimit) {
-  for (const RouteEntry& route : kRoutes) latency_.push_back(&deps_.metrics.Latency(route.path));
-  latency_.push_back(&deps_.metrics.Latency("other"));
-  for (unsigned status : {200, 400, 401, 403, 404, 405, 413, 415, 429, 431, 500, 503}) {
-    status_counters_[status] = &deps_.metrics.Counter("requests", std::to_string(status));
-  }
+std::vector<std::string> EndpointNames() {
+  std::vector<std::string> names;
+  for (const RouteEntry& route : kRoutes) names.emplace_back(route.path);
+  names.emplace_back("other");  // unknown paths
+  return names;
 }
 
-void ApiHandler::Count(unsigned status) {
-  if (status < status_counters_.size() && status_counters_[status] != nullptr) {
-    status_counters_[status]->fetch_add(1, std::memory_order_relaxed);
-  } else {
-    deps_.metrics.Count("requests", std::to_string(status));
+// The deferred side of one request: hands out its callback, which records the request's
+// metrics before passing the answer on.
+class ApiHandler::Later {
+ public:
+  Later(ApiHandler& handler, const Defer& defer, size_t route_index,
+        std::chrono::steady_clock::time_point started)
+      : handler_(handler), defer_(defer), route_index_(route_index), started_(started) {}
+
+  Respond Take() const {
+    return [&handler = handler_, route_index = route_index_, started = started_,
+            respond = defer_()](HttpResponse response) {
+      handler.Record(route_index, response.result_int(), started);
+      respond(std::move(response));
+    };
   }
+
+ private:
+  ApiHandler& handler_;
+  const Defer& defer_;
+  size_t route_index_;
+  std::chrono::steady_clock::time_point started_;
+};
+
+ApiHandler::ApiHandler(HandlerDeps deps)
+    : deps_(std::move(deps)), limiter_(deps_.ratelimit), stats_(deps_.metrics, EndpointNames()) {}
+
+void ApiHandler::Record(size_t route_index, unsigned status,
+                        std::chrono::steady_clock::time_point started) {
+  std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started;
+  stats_.Observe(route_index, status, elapsed.count());
+}
+
+// Runs `body` on `pool`; answers 503 at once when the pool's queue is full.
+ApiHandler::Answer ApiHandler::OnPool(WorkerPool& pool, const Later& later,
+                                      std::function<HttpResponse()> body) {
+  auto respond = std::make_shared<Respond>(later.Take());
+  std::atomic<int64_t>& in_progress = deps_.metrics.InProgress();
+  in_progress.fetch_add(1);
+  bool queued = pool.Submit([respond, body = std::move(body), &in_progress] {
+    HttpResponse response;
+    try {
+      response = body();
+    } catch (const std::exception&) {
+      response = ErrorResponse(500, MessageCode::kInternalError);
+    }
+    in_progress.fetch_sub(1);
+    (*respond)(std::move(response));
+  });
+  if (!queued) {
+    in_progress.fetch_sub(1);
+    HttpResponse busy = ErrorResponse(503, MessageCode::kServiceUnavailable);
+    busy.set(http::field::retry_after, "1");
+    (*respond)(std::move(busy));
+  }
+  return std::nullopt;
 }
 
 std::string ApiHandler::ClientAddress(const HttpRequest& request, const std::string& peer) const {
@@ -188,134 +223,126 @@ std::string ApiHandler::ClientAddress(const HttpRequest& request, const std::str
   return client;
 }
 
-void ApiHandler::Handle(HttpRequest request, const std::string& peer_address, Respond respond) {
+std::optional<HttpResponse> ApiHandler::Handle(HttpRequest& request,
+                                               const std::string& peer_address,
+                                               const Defer& defer) {
+  const auto started = std::chrono::steady_clock::now();
   std::string_view target = request.target();
   std::string_view path = target.substr(0, target.find('?'));
-  const RouteEntry* entry = nullptr;
   size_t route_index = std::size(kRoutes);
   for (size_t i = 0; i < std::size(kRoutes); ++i) {
-    if (kRoutes[i].path == path) {
-      entry = &kRoutes[i];
-      route_index = i;
-    }
+    if (kRoutes[i].path == path) route_index = i;
   }
-  // Every response is counted by status and timed by endpoint.
-  respond = [this, histogram = latency_[route_index], started = std::chrono::steady_clock::now(),
-             respond = std::move(respond)](HttpResponse response) {
-    std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started;
-    histogram->Observe(elapsed.count());
-    Count(response.result_int());
-    respond(std::move(response));
-  };
-  if (entry == nullptr) return respond(ErrorResponse(404, MessageCode::kNotFound));
-  bool head = request.method() == http::verb::head && entry->method == http::verb::get;
-  if (request.method() != entry->method && !head) {
+  Later later(*this, defer, route_index, started);
+  Answer answer = RouteRequest(request, peer_address, route_index, later);
+  if (answer) Record(route_index, answer->result_int(), started);
+  return answer;
+}
+
+ApiHandler::Answer ApiHandler::RouteRequest(HttpRequest& request, const std::string& peer_address,
+                                     size_t route_index, const Later& later) {
+  if (route_index == std::size(kRoutes)) return ErrorResponse(404, MessageCode::kNotFound);
+  const RouteEntry& entry = kRoutes[route_index];
+  bool head = request.method() == http::verb::head && entry.method == http::verb::get;
+  if (request.method() != entry.method && !head) {
     HttpResponse response = ErrorResponse(405, MessageCode::kMethodNotAllowed);
-    response.set(http::field::allow, entry->allow);
-    return respond(std::move(response));
+    response.set(http::field::allow, entry.allow);
+    return response;
   }
-  const std::string client = ClientAddress(request, peer_address);
-  switch (entry->route) {
+  switch (entry.route) {
     case Route::kLogin:
     case Route::kRefresh: {
+      const std::string client = ClientAddress(request, peer_address);
       int64_t retry_after = 1;
       if (!limiter_.Allow(client, deps_.clock.NowMillis(), &retry_after)) {
-        deps_.metrics.Count("ratelimited", entry->route == Route::kLogin ? "login" : "refresh");
+        deps_.metrics.Count("ratelimited", entry.route == Route::kLogin ? "login" : "refresh");
         HttpResponse response = ErrorResponse(429, MessageCode::kTooManyRequests);
         response.set(http::field::retry_after, std::to_string(retry_after));
-        return respond(std::move(response));
+        return response;
       }
       std::vector<std::string> types = HeaderValues(request, http::field::content_type);
       if (types.size() != 1 || !IsJsonContentType(types.front())) {
-        return respond(ErrorResponse(415, MessageCode::kUnsupportedMediaType));
+        return ErrorResponse(415, MessageCode::kUnsupportedMediaType);
       }
-      if (entry->route == Route::kLogin) return HandleLogin(request, client, std::move(respond));
-      return HandleRefresh(request, client, std::move(respond));
+      if (entry.route == Route::kLogin) return HandleLogin(request, client, later);
+      return HandleRefresh(request, client, later);
     }
-    case Route::kVerify: return HandlePrivate(request, false, client, std::move(respond));
-    case Route::kLogout: return HandlePrivate(request, true, client, std::move(respond));
+    case Route::kVerify: return HandlePrivate(request, false, peer_address, later);
+    case Route::kLogout:
+      return HandlePrivate(request, true, ClientAddress(request, peer_address), later);
     case Route::kJwks: {
       HttpResponse response{http::status::ok, 11};
       response.set(http::field::content_type, "application/json");
       response.set(http::field::cache_control, "max-age=60");
       response.body() = deps_.keys.Snapshot()->JwksJson(deps_.clock.NowSeconds());
-      return respond(std::move(response));
+      return response;
     }
-    case Route::kHealth: return respond(EnvelopeResponse(200, SuccessEnvelope(0, {{"alive", true}})));
+    case Route::kHealth: return EnvelopeResponse(200, SuccessEnvelope(0, {{"alive", true}}));
     case Route::kReady: {
-      bool ready = deps_.store.Ping();
-      if (ready) return respond(EnvelopeResponse(200, SuccessEnvelope(0, {{"ready", true}})));
+      if (deps_.store.Ping()) return EnvelopeResponse(200, SuccessEnvelope(0, {{"ready", true}}));
       HttpResponse response = ErrorResponse(503, MessageCode::kServiceUnavailable);
       response.set(http::field::retry_after, "1");
-      return respond(std::move(response));
+      return response;
     }
     case Route::kOpenApi: {
       HttpResponse response{http::status::ok, 11};
       response.set(http::field::content_type, "application/json");
       response.body() = std::string(OpenApiDocument());
-      return respond(std::move(response));
+      return response;
     }
     case Route::kMetrics: {
       HttpResponse response{http::status::ok, 11};
       response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
       response.body() = deps_.metrics.Render(deps_.hash_pool.QueueDepth(),
                                              deps_.service.store_errors());
-      return respond(std::move(response));
+      return response;
     }
   }
+  return ErrorResponse(500, MessageCode::kInternalError);
 }
 
-void ApiHandler::HandleLogin(const HttpRequest& request, const std::string& client,
-                             Respond respond) {
+ApiHandler::Answer ApiHandler::HandleLogin(const HttpRequest& request, const std::string& client,
+                                           const Later& later) {
   ParsedLogin parsed = ParseLoginBody(request.body());
   if (!parsed.errors.empty()) {
     deps_.metrics.Count("logins", "invalid_request");
-    return respond(EnvelopeResponse(400, ErrorEnvelope(parsed.errors)));
+    return EnvelopeResponse(400, ErrorEnvelope(parsed.errors));
   }
-  OnPool(deps_.hash_pool, std::move(respond),
-         [this, login = std::move(parsed.request), client] {
-           Outcome<TokenGrant> outcome = deps_.service.Login(login, client);
-           if (!outcome.value) return ServiceErrorResponse(outcome.error);
-           return EnvelopeResponse(200,
-                                   SuccessEnvelope(outcome.value->user_id, GrantDetails(*outcome.value)));
-         });
+  return OnPool(deps_.hash_pool, later, [this, login = std::move(parsed.request), client] {
+    return GrantResponse(deps_.service.Login(login, client));
+  });
 }
 
-void ApiHandler::HandleRefresh(const HttpRequest& request, const std::string& client,
-                               Respond respond) {
+ApiHandler::Answer ApiHandler::HandleRefresh(const HttpRequest& request,
+                                             const std::string& client, const Later& later) {
   ParsedRefresh parsed = ParseRefreshBody(request.body());
   if (!parsed.errors.empty()) {
     deps_.metrics.Count("refreshes", "invalid_request");
-    return respond(EnvelopeResponse(400, ErrorEnvelope(parsed.errors)));
+    return EnvelopeResponse(400, ErrorEnvelope(parsed.errors));
   }
-  OnPool(deps_.store_pool, std::move(respond),
-         [this, refresh = std::move(parsed.request), client] {
-           Outcome<TokenGrant> outcome = deps_.service.Refresh(refresh, client);
-           if (!outcome.value) return ServiceErrorResponse(outcome.error);
-           return EnvelopeResponse(200,
-                                   SuccessEnvelope(outcome.value->user_id, GrantDetails(*outcome.value)));
-         });
+  return OnPool(deps_.store_pool, later, [this, refresh = std::move(parsed.request), client] {
+    return GrantResponse(deps_.service.Refresh(refresh, client));
+  });
 }
 
-void ApiHandler::HandlePrivate(const HttpRequest& request, bool logout, const std::string& client,
-                               Respond respond) {
+ApiHandler::Answer ApiHandler::HandlePrivate(const HttpRequest& request, bool logout,
+                                             const std::string& client, const Later& later) {
   RequestCredentials credentials{HeaderValues(request, http::field::authorization),
                                  HeaderValues(request, std::string_view("otp"))};
   if (logout) {
-    return OnPool(deps_.store_pool, std::move(respond),
-                  [this, credentials = std::move(credentials), client] {
-                    Outcome<Identity> outcome = deps_.service.Logout(credentials, client);
-                    if (!outcome.value) return PrivateErrorResponse(outcome.error);
-                    return EnvelopeResponse(200, SuccessEnvelope(outcome.value->user_id, nullptr));
-                  });
+    return OnPool(deps_.store_pool, later, [this, credentials = std::move(credentials), client] {
+      Outcome<Identity> outcome = deps_.service.Logout(credentials, client);
+      if (!outcome.value) return PrivateErrorResponse(outcome.error);
+      return EnvelopeResponse(200, SuccessEnvelope(outcome.value->user_id, nullptr));
+    });
   }
   Outcome<Identity> outcome = deps_.service.Verify(credentials);
-  if (!outcome.value) return respond(PrivateErrorResponse(outcome.error));
+  if (!outcome.value) return PrivateErrorResponse(outcome.error);
   const Identity& identity = *outcome.value;
   HttpResponse response = EnvelopeResponse(200, VerifyEnvelope(identity));
   response.set("X-Auth-User-Id", std::to_string(identity.user_id));
   response.set("X-Auth-Username", identity.username);
-  respond(std::move(response));
+  return response;
 }
 
 }  // namespace authgate

@@ -6,8 +6,10 @@
 #include <boost/beast/http.hpp>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -26,6 +28,8 @@ using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>
 using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
 // Receives the response; may be called from any thread, exactly once.
 using Respond = std::function<void(HttpResponse)>;
+// Hands out the callback of an answer computed later (on a worker pool); called at most once.
+using Defer = std::function<Respond()>;
 
 // Builds an envelope response with the headers every envelope carries.
 HttpResponse EnvelopeResponse(unsigned status, std::string body);
@@ -61,22 +65,29 @@ class ApiHandler {
  public:
   explicit ApiHandler(HandlerDeps deps);
 
-  void Handle(HttpRequest request, const std::string& peer_address, Respond respond);
+  // Answers `request` now (returns the response) or later: then it has called `defer` once
+  // and answers exactly once through the callback it got, possibly from another thread.
+  // Every answer is counted and timed by endpoint and status.
+  std::optional<HttpResponse> Handle(HttpRequest& request, const std::string& peer_address,
+                                     const Defer& defer);
 
  private:
+  using Answer = std::optional<HttpResponse>;
+  class Later;
+  Answer RouteRequest(HttpRequest& request, const std::string& peer_address, size_t route_index,
+               const Later& later);
   std::string ClientAddress(const HttpRequest& request, const std::string& peer) const;
-  void HandleLogin(const HttpRequest& request, const std::string& client, Respond respond);
-  void HandleRefresh(const HttpRequest& request, const std::string& client, Respond respond);
-  void HandlePrivate(const HttpRequest& request, bool logout, const std::string& client,
-                     Respond respond);
+  Answer HandleLogin(const HttpRequest& request, const std::string& client, const Later& later);
+  Answer HandleRefresh(const HttpRequest& request, const std::string& client, const Later& later);
+  Answer HandlePrivate(const HttpRequest& request, bool logout, const std::string& client,
+                       const Later& later);
+  Answer OnPool(WorkerPool& pool, const Later& later, std::function<HttpResponse()> body);
 
-  void Count(unsigned status);
+  void Record(size_t route_index, unsigned status, std::chrono::steady_clock::time_point started);
 
   HandlerDeps deps_;
   AddressRateLimiter limiter_;
-  // Hot-path metrics, resolved once: latency per route (last: unknown paths), status counters.
-  std::vector<Metrics::Histogram*> latency_;
-  std::array<std::atomic<uint64_t>*, 600> status_counters_{};
+  RequestStats stats_;
 };
 
 }  // namespace authgate

@@ -1,16 +1,16 @@
 #include "http/server.h"
 
-#include <boost/asio/bind_executor.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/beast/core.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <array>
 #include <chrono>
 #include <optional>
 #include <thread>
-#include <vector>
+#include <unordered_set>
 
 #include "http/envelope.h"
 
@@ -20,18 +20,106 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-// Concrete executor types (no type erasure on the hot path): each connection runs on a strand.
-using Strand = asio::strand<asio::io_context::executor_type>;
-using Socket = tcp::socket::rebind_executor<Strand>::other;
-using Stream = beast::basic_stream<tcp, Strand>;
+using SteadyTime = std::chrono::steady_clock::time_point;
+// Concrete executor type: no type-erased executor on the hot path.
+using Socket = tcp::socket::rebind_executor<asio::io_context::executor_type>::other;
 
-// One client connection; every callback runs on the connection's strand.
-class Connection : public std::enable_shared_from_this<Connection> {
+namespace {
+
+constexpr auto kSweepInterval = std::chrono::milliseconds(200);
+constexpr auto kDrainGrace = std::chrono::seconds(1);  // for a connection still silent
+constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr size_t kReadChunk = 4096;
+constexpr size_t kMaxDiscardBytes = 1 << 20;
+
+// Appends the status line, the response's own fields, Content-Length and (when needed)
+// Connection, then the body unless `head`.
+void Serialize(const HttpResponse& response, unsigned version, bool keep_alive, bool head,
+               std::string* out) {
+  out->clear();
+  *out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  *out += std::to_string(response.result_int());
+  *out += ' ';
+  *out += http::obsolete_reason(response.result());
+  *out += "\r\n";
+  for (const auto& field : response) {
+    if (field.name() == http::field::content_length || field.name() == http::field::connection) {
+      continue;
+    }
+    *out += field.name_string();
+    *out += ": ";
+    *out += field.value();
+    *out += "\r\n";
+  }
+  *out += "Content-Length: ";
+  *out += std::to_string(response.body().size());
+  *out += "\r\n";
+  if (version == 10 && keep_alive) *out += "Connection: keep-alive\r\n";
+  if (version != 10 && !keep_alive) *out += "Connection: close\r\n";
+  *out += "\r\n";
+  if (!head) *out += response.body();
+}
+
+}  // namespace
+
+// What a loop needs of a connection, whatever its stream (TCP or TLS over TCP).
+class ConnectionBase {
  public:
-  Connection(HttpServer& server, Socket socket)
-      : server_(server), stream_(std::move(socket)) {
+  virtual ~ConnectionBase() = default;
+  // Sweep: closes the connection when its current deadline has passed.
+  virtual void CheckDeadline(SteadyTime now) = 0;
+  // The server drains: an idle keep-alive connection closes now; one that never sent a byte
+  // gets a short grace to send its first request.
+  virtual void OnDrain(SteadyTime now) = 0;
+};
+
+// One io_context run by one thread, and the connections that live on it. Everything here
+// except Post-ed work runs on that thread.
+class EventLoop {
+ public:
+  EventLoop() : io_(1), sweep_(io_) {}
+
+  asio::io_context& io() { return io_; }
+  void Run() {
+    ArmSweep();
+    io_.run();
+  }
+  void Add(ConnectionBase* connection) {
+    connections_.insert(connection);
+    if (!sweep_armed_) ArmSweep();
+  }
+  void Remove(ConnectionBase* connection) { connections_.erase(connection); }
+  void Drain();
+
+ private:
+  void ArmSweep();
+  void Sweep();
+
+  asio::io_context io_;
+  asio::steady_timer sweep_;
+  std::unordered_set<ConnectionBase*> connections_;
+  bool draining_ = false;
+  bool sweep_armed_ = false;
+};
+
+using TlsStream = asio::ssl::stream<Socket>;
+
+// One client connection over `Stream` (Socket, or TlsStream: then the TLS handshake comes
+// first). Reads with read_some and feeds Beast's parser itself, so it knows whether any byte of
+// the next request has arrived (idle or not), answers pipelined requests from the buffer, and
+// writes each answer with one write.
+template <class Stream>
+class Connection final : public ConnectionBase,
+                         public std::enable_shared_from_this<Connection<Stream>> {
+ public:
+  static constexpr bool kTls = !std::is_same_v<Stream, Socket>;
+
+  template <class... Args>
+  Connection(HttpServer& server, EventLoop& loop, Socket socket, Args&... tls_context)
+      : server_(server), loop_(loop), stream_(std::move(socket), tls_context...) {
     beast::error_code ec;
-    tcp::endpoint remote = stream_.socket().remote_endpoint(ec);
+    Socket& tcp_socket = beast::get_lowest_layer(stream_);
+    tcp::endpoint remote = tcp_socket.remote_endpoint(ec);
     if (!ec) {
       asio::ip::address address = remote.address();
       if (address.is_v6() && address.to_v6().is_v4_mapped()) {
@@ -39,74 +127,113 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
       peer_ = address.to_string();
     }
+    tcp_socket.set_option(tcp::no_delay(true), ec);
   }
-  ~Connection() { server_.Unregister(this); }
+  ~Connection() {
+    loop_.Remove(this);
+    server_.open_connections_.fetch_sub(1);
+  }
 
   void Start() {
-    asio::dispatch(stream_.get_executor(),
-                   beast::bind_front_handler(&Connection::ReadRequest, shared_from_this()));
+    loop_.Add(this);
+    if constexpr (kTls) {
+      state_ = State::kHandshake;
+      deadline_ = std::chrono::steady_clock::now() +
+                  std::chrono::seconds(server_.limits_.request_timeout_s);
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) return self->Abort();
+                                self->BeginRequest();
+                              });
+    } else {
+      BeginRequest();
+    }
   }
 
-  // Closes the connection if it is waiting for a new request (called when draining).
-  void CloseIfIdle() {
-    asio::post(stream_.get_executor(), [self = shared_from_this()] {
-      if (self->idle_) {
-        beast::error_code ec;
-        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-        self->stream_.close();
-      }
-    });
+  void CheckDeadline(SteadyTime now) override {
+    if (now >= deadline_) Abort();
+  }
+
+  void OnDrain(SteadyTime now) override {
+    if (state_ != State::kAwaitingRequest || received_ > 0) return;
+    if (served_ > 0) return Abort();
+    deadline_ = std::min(deadline_, now + kDrainGrace);
   }
 
  private:
-  void ReadRequest() {
+  enum class State { kHandshake, kAwaitingRequest, kHandling, kWriting, kLingering, kClosed };
+
+  void BeginRequest() {
+    state_ = State::kAwaitingRequest;
+    received_ = buffer_.size();
+    const SteadyTime now = std::chrono::steady_clock::now();
+    deadline_ = now + std::chrono::seconds(server_.limits_.request_timeout_s);
+    if (server_.draining_ && received_ == 0) {
+      if (served_ > 0) return Abort();
+      deadline_ = std::min(deadline_, now + kDrainGrace);
+    }
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_.limits_.max_header_bytes));
     parser_->body_limit(server_.limits_.max_body_bytes);
-    idle_ = buffer_.size() == 0;
-    if (server_.draining_ && idle_) return Close();
-    stream_.expires_after(std::chrono::seconds(server_.limits_.request_timeout_s));
-    http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&Connection::OnRead, shared_from_this()));
+    parser_->eager(true);
+    if (received_ > 0) return Parse();
+    ReadSome();
   }
 
-  void OnRead(beast::error_code ec, std::size_t) {
-    idle_ = false;
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
-        ec == asio::error::bad_descriptor) {
-      return Close();
-    }
-    if (ec == http::error::body_limit) {
-      return SendError(413, MessageCode::kPayloadTooLarge);
-    }
-    if (ec == http::error::header_limit) {
-      return SendError(431, MessageCode::kPayloadTooLarge);
-    }
-    if (ec) return SendError(400, MessageCode::kInvalidValue);
+  void ReadSome() {
+    stream_.async_read_some(buffer_.prepare(kReadChunk),
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->OnRead(ec, n);
+                            });
+  }
 
+  void OnRead(beast::error_code ec, std::size_t n) {
+    if (ec) return Abort();  // end of stream, reset, or closed by the sweep
+    buffer_.commit(n);
+    received_ += n;
+    Parse();
+  }
+
+  void Parse() {
+    while (true) {
+      beast::error_code ec;
+      size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == http::error::need_more) return ReadSome();
+      if (ec == http::error::body_limit) return SendError(413, MessageCode::kPayloadTooLarge);
+      if (ec == http::error::header_limit) return SendError(431, MessageCode::kPayloadTooLarge);
+      if (ec) return SendError(400, MessageCode::kInvalidValue);
+      if (parser_->is_done()) return Dispatch();
+      if (buffer_.size() == 0) return ReadSome();
+    }
+  }
+
+  void Dispatch() {
+    state_ = State::kHandling;
+    deadline_ = SteadyTime::max();  // the handler answers; a worker pool bounds its own queue
     HttpRequest request = parser_->release();
     keep_alive_ = request.keep_alive() && !server_.draining_;
     version_ = request.version();
     head_ = request.method() == http::verb::head;
-    auto self = shared_from_this();
-    auto work = asio::make_work_guard(stream_.get_executor());
+    std::optional<HttpResponse> answer;
     try {
-      server_.handler_.Handle(std::move(request), peer_,
-                              [self, work](HttpResponse response) mutable {
-                                // Inline when already on the connection's strand (verify);
-                                // queued when the answer comes from a worker pool.
-                                asio::dispatch(self->stream_.get_executor(),
-                                           [self, response = std::move(response)]() mutable {
-                                             self->Write(std::move(response));
-                                           });
-                                work.reset();
-                              });
+      answer = server_.handler_.Handle(request, peer_, [this] { return Deferred(); });
     } catch (const std::exception&) {
       // No internals in the body (SPEC.md §6); the handler never answered, so answer here.
       keep_alive_ = false;
-      Write(ErrorResponse(500, MessageCode::kInternalError));
+      answer = ErrorResponse(500, MessageCode::kInternalError);
     }
+    if (answer) Write(*answer);
+  }
+
+  // The callback of an answer computed elsewhere: it comes back to this loop to be written.
+  Respond Deferred() {
+    return [self = this->shared_from_this()](HttpResponse response) mutable {
+      EventLoop& loop = self->loop_;
+      asio::post(loop.io(), [self = std::move(self), response = std::move(response)] {
+        self->Write(response);
+      });
+    };
   }
 
   void SendError(unsigned status, MessageCode code) {
@@ -116,80 +243,145 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Write(ErrorResponse(status, code));
   }
 
-  void Write(HttpResponse response) {
+  void Write(const HttpResponse& response) {
+    if (state_ == State::kClosed) return;
     if (server_.draining_) keep_alive_ = false;
-    response.version(version_);
-    response.keep_alive(keep_alive_);
-    response.prepare_payload();
-    if (head_) response.body().clear();
-    response_ = std::make_shared<HttpResponse>(std::move(response));
-    stream_.expires_after(std::chrono::seconds(server_.limits_.write_timeout_s));
-    if (head_) {
-      auto serializer = std::make_shared<http::response_serializer<http::string_body>>(*response_);
-      serializer->split(true);
-      http::async_write_header(stream_, *serializer,
-                               [self = shared_from_this(), serializer](beast::error_code ec,
-                                                                      std::size_t n) {
-                                 self->OnWrite(ec, n);
-                               });
-      return;
-    }
-    http::async_write(stream_, *response_,
-                      beast::bind_front_handler(&Connection::OnWrite, shared_from_this()));
+    state_ = State::kWriting;
+    ++served_;
+    Serialize(response, version_, keep_alive_, head_, &out_);
+    deadline_ = std::chrono::steady_clock::now() +
+                std::chrono::seconds(server_.limits_.write_timeout_s);
+    asio::async_write(stream_, asio::buffer(out_),
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->OnWrite(ec);
+                      });
   }
 
-  void OnWrite(beast::error_code ec, std::size_t) {
-    response_.reset();
-    if (ec) return Close();
+  void OnWrite(beast::error_code ec) {
+    if (ec) return Abort();
+    if (out_.capacity() > 65536) std::string().swap(out_);  // do not keep a large answer's memory
     if (!keep_alive_) return LingerClose();
-    ReadRequest();
+    BeginRequest();
   }
 
   // Half-closes, then discards what the client is still sending (for example the rest of an
-  // oversized body) for a short while, so it can read our answer instead of a reset.
+  // oversized body) for a short while, so it can read our answer instead of a reset. Over TLS:
+  // sends close_notify and waits (within the same deadline) for the client's.
   void LingerClose() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    if (ec) return Close();
-    stream_.expires_after(std::chrono::seconds(2));
-    Discard();
+    state_ = State::kLingering;
+    deadline_ = std::chrono::steady_clock::now() + kLingerTime;
+    if constexpr (kTls) {
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+        self->Abort();
+      });
+    } else {
+      beast::error_code ec;
+      stream_.shutdown(tcp::socket::shutdown_send, ec);
+      if (ec) return Abort();
+      Discard();
+    }
   }
 
   void Discard() {
-    discard_ = std::make_shared<std::array<char, 4096>>();
-    stream_.async_read_some(asio::buffer(*discard_),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+    stream_.async_read_some(asio::buffer(discard_),
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
                               self->discarded_ += n;
-                              if (ec || self->discarded_ > kMaxDiscardBytes) return self->Close();
+                              if (ec || self->discarded_ > kMaxDiscardBytes) return self->Abort();
                               self->Discard();
                             });
   }
 
-  void Close() {
+  // Closes the socket; pending operations complete with an error and release the connection.
+  void Abort() {
+    if (state_ == State::kClosed) return;
+    state_ = State::kClosed;
+    deadline_ = SteadyTime::max();
+    Socket& socket = beast::get_lowest_layer(stream_);
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.close();
+    socket.shutdown(tcp::socket::shutdown_send, ec);
+    socket.close(ec);
   }
 
   HttpServer& server_;
+  EventLoop& loop_;
   Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::shared_ptr<HttpResponse> response_;
-  static constexpr size_t kMaxDiscardBytes = 1 << 20;
-  std::shared_ptr<std::array<char, 4096>> discard_;
+  std::string out_;
+  std::array<char, 4096> discard_{};
   size_t discarded_ = 0;
   std::string peer_;
+  State state_ = State::kAwaitingRequest;
+  SteadyTime deadline_ = SteadyTime::max();
+  size_t received_ = 0;  // bytes of the current request seen so far
+  uint64_t served_ = 0;
   bool keep_alive_ = false;
   bool head_ = false;
-  bool idle_ = true;
   unsigned version_ = 11;
 };
 
-HttpServer::HttpServer(ApiHandler& handler, ServerLimits limits)
-    : handler_(handler), limits_(limits), acceptor_(io_) {}
+void EventLoop::ArmSweep() {
+  sweep_armed_ = true;
+  sweep_.expires_after(kSweepInterval);
+  sweep_.async_wait([this](beast::error_code ec) {
+    sweep_armed_ = false;
+    if (!ec) Sweep();
+  });
+}
+
+void EventLoop::Sweep() {
+  const SteadyTime now = std::chrono::steady_clock::now();
+  // CheckDeadline may close a socket but never destroys a connection here (its pending
+  // operation still holds it), so iterating the set is safe.
+  for (ConnectionBase* connection : connections_) connection->CheckDeadline(now);
+  // Once draining and empty, the loop has no more work: its Run() returns.
+  if (draining_ && connections_.empty()) return;
+  ArmSweep();
+}
+
+void EventLoop::Drain() {
+  draining_ = true;
+  const SteadyTime now = std::chrono::steady_clock::now();
+  for (ConnectionBase* connection : connections_) connection->OnDrain(now);
+}
+
+HttpServer::HttpServer(ApiHandler& handler, ServerLimits limits, size_t threads)
+    : handler_(handler), limits_(limits), acceptor_([&]() -> asio::io_context& {
+        for (size_t i = 0; i < std::max<size_t>(threads, 1); ++i) {
+          loops_.push_back(std::make_unique<EventLoop>());
+        }
+        return loops_.front()->io();
+      }()) {}
 
 HttpServer::~HttpServer() = default;
+
+Status HttpServer::UseTls(const std::string& cert_file, const std::string& key_file) {
+  auto context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  beast::error_code ec;
+  context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                           asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                           asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use,
+                       ec);
+  if (!ec && SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION) != 1) {
+    return Error{"TLS: cannot require TLS 1.2"};
+  }
+  // TLS 1.2: forward-secret AEAD suites only (TLS 1.3 suites are OpenSSL's defaults).
+  if (!ec && SSL_CTX_set_cipher_list(context->native_handle(),
+                                     "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL") != 1) {
+    return Error{"TLS: no usable cipher suite"};
+  }
+  if (!ec) context->use_certificate_chain_file(cert_file, ec);
+  if (ec) return Error{"server.tls_cert_file '" + cert_file + "': " + ec.message()};
+  context->use_private_key_file(key_file, asio::ssl::context::pem, ec);
+  if (ec) return Error{"server.tls_key_file '" + key_file + "': " + ec.message()};
+  if (SSL_CTX_check_private_key(context->native_handle()) != 1) {
+    return Error{"server.tls_key_file '" + key_file + "' does not match the certificate"};
+  }
+  tls_ = std::move(context);
+  return {};
+}
+
+asio::io_context& HttpServer::io_context() { return loops_.front()->io(); }
 
 Result<uint16_t> HttpServer::Listen(const std::string& host, uint16_t port) {
   beast::error_code ec;
@@ -205,7 +397,9 @@ Result<uint16_t> HttpServer::Listen(const std::string& host, uint16_t port) {
 }
 
 void HttpServer::Accept() {
-  acceptor_.async_accept(asio::make_strand(io_), [this](beast::error_code ec, Socket socket) {
+  EventLoop& loop = *loops_[next_loop_];
+  next_loop_ = (next_loop_ + 1) % loops_.size();
+  acceptor_.async_accept(loop.io(), [this, &loop](beast::error_code ec, Socket socket) {
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
       // Out of descriptors or similar: back off briefly instead of spinning.
@@ -216,47 +410,38 @@ void HttpServer::Accept() {
       beast::error_code ignored;
       socket.close(ignored);
     } else {
-      auto connection = std::make_shared<Connection>(*this, std::move(socket));
-      Register(connection);
-      connection->Start();
+      open_connections_.fetch_add(1);
+      if (tls_) {
+        auto connection =
+            std::make_shared<Connection<TlsStream>>(*this, loop, std::move(socket), *tls_);
+        asio::post(loop.io(), [connection] { connection->Start(); });
+      } else {
+        auto connection = std::make_shared<Connection<Socket>>(*this, loop, std::move(socket));
+        asio::post(loop.io(), [connection] { connection->Start(); });
+      }
     }
     Accept();
   });
 }
 
-void HttpServer::Register(const std::shared_ptr<Connection>& connection) {
-  open_connections_.fetch_add(1);
-  std::lock_guard<std::mutex> lock(connections_mutex_);
-  connections_.emplace(connection.get(), connection);
-}
-
-void HttpServer::Unregister(Connection* connection) {
-  open_connections_.fetch_sub(1);
-  std::lock_guard<std::mutex> lock(connections_mutex_);
-  connections_.erase(connection);
-}
-
-void HttpServer::Run(size_t threads) {
+void HttpServer::Run() {
   Accept();
-  std::vector<std::thread> workers;
-  for (size_t i = 1; i < threads; ++i) workers.emplace_back([this] { io_.run(); });
-  io_.run();
-  for (std::thread& worker : workers) worker.join();
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < loops_.size(); ++i) {
+    threads.emplace_back([this, i] { loops_[i]->Run(); });
+  }
+  loops_.front()->Run();
+  for (std::thread& thread : threads) thread.join();
 }
 
 void HttpServer::Drain() {
-  asio::post(io_, [this] {
+  asio::post(loops_.front()->io(), [this] {
     draining_ = true;
     beast::error_code ec;
     acceptor_.close(ec);
-    std::vector<std::shared_ptr<Connection>> live;
-    {
-      std::lock_guard<std::mutex> lock(connections_mutex_);
-      for (const auto& [raw, weak] : connections_) {
-        if (auto connection = weak.lock()) live.push_back(connection);
-      }
+    for (auto& loop : loops_) {
+      asio::post(loop->io(), [&loop = *loop] { loop.Drain(); });
     }
-    for (const auto& connection : live) connection->CloseIfIdle();
   });
 }
 

@@ -1,17 +1,26 @@
-// HttpServer: Boost.Beast over Asio with a small, fixed number of I/O threads. Each connection
-// is bounded: header size, body size (server.max_body_bytes), a deadline to receive a whole
-// request (slow or trickled headers), an idle keep-alive deadline, a write deadline, and a
-// cap on open connections. Drain() stops accepting, closes idle connections, lets in-flight
-// requests finish with "Connection: close", and Run() then returns.
+// HttpServer: HTTP/1.1 over Asio with one event loop (io_context) per I/O thread. A connection
+// lives on one loop for its whole life, so its callbacks never race and need no strand or lock;
+// the acceptor hands new connections to the loops in turn.
+//
+// Each connection is bounded: header size, body size (server.max_body_bytes), a deadline to
+// receive one whole request (slow or trickled headers; also the idle keep-alive limit), a
+// deadline to write the answer, and a cap on open connections. Deadlines are checked by each
+// loop's sweep a few times a second, not by a timer per operation.
+//
+// With UseTls() every connection first completes a TLS handshake (within the request deadline).
+//
+// Drain() stops accepting and closes idle connections; a request already (even partly)
+// received is answered with "Connection: close", and a connection accepted but still silent
+// gets one second to send its request. Run() returns when every connection is gone.
 #pragma once
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <memory>
-#include <mutex>
-#include <unordered_map>
 #include <string>
+#include <vector>
 
 #include "core/result.h"
 #include "http/router.h"
@@ -26,34 +35,40 @@ struct ServerLimits {
   size_t max_connections = 10000;
 };
 
+class EventLoop;
+template <class Stream>
 class Connection;
 
 class HttpServer {
  public:
-  HttpServer(ApiHandler& handler, ServerLimits limits);
+  // `threads` event loops, each run by one thread in Run().
+  HttpServer(ApiHandler& handler, ServerLimits limits, size_t threads);
   ~HttpServer();
 
+  // Serves HTTPS (TLS 1.2 or later) with a PEM certificate chain and key; call before Run().
+  Status UseTls(const std::string& cert_file, const std::string& key_file);
   // Binds and listens; returns the bound port (useful with port 0).
   Result<uint16_t> Listen(const std::string& host, uint16_t port);
-  // Serves on `threads` I/O threads until drained; returns when every connection is done.
-  void Run(size_t threads);
+  // Serves until drained; returns when every connection is done.
+  void Run();
   // Safe from any thread (e.g. a signal handler's completion).
   void Drain();
-  boost::asio::io_context& io_context() { return io_; }
+  // The first loop's context (it also runs the acceptor): for signal handling.
+  boost::asio::io_context& io_context();
 
  private:
+  template <class Stream>
   friend class Connection;
+  friend class EventLoop;
   void Accept();
-  void Register(const std::shared_ptr<Connection>& connection);
-  void Unregister(Connection* connection);
 
   ApiHandler& handler_;
   const ServerLimits limits_;
-  boost::asio::io_context io_;
+  std::vector<std::unique_ptr<EventLoop>> loops_;
+  size_t next_loop_ = 0;
   boost::asio::ip::tcp::acceptor acceptor_;
+  std::unique_ptr<boost::asio::ssl::context> tls_;
   std::atomic<bool> draining_{false};
-  std::mutex connections_mutex_;
-  std::unordered_map<Connection*, std::weak_ptr<Connection>> connections_;
   std::atomic<size_t> open_connections_{0};
 };
 

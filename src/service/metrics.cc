@@ -1,5 +1,6 @@
 #include "service/metrics.h"
 
+#include <algorithm>
 #include <sstream>
 
 namespace authgate {
@@ -22,7 +23,8 @@ constexpr FamilyInfo kFamilies[] = {
     {"refresh_reuse", "authgate_refresh_reuse_total", "reason",
      "Rotated refresh tokens presented again (session revoked)."},
     {"revocations", "authgate_revocations_total", "reason", "Sessions revoked by reason."},
-    {"requests", "authgate_http_requests_total", "status", "HTTP responses by status code."},
+    {"requests", "authgate_http_requests_total", nullptr,
+     "HTTP responses by endpoint and status code."},
     {"ratelimited", "authgate_ratelimited_total", "endpoint", "Requests refused with 429."},
 };
 
@@ -40,16 +42,18 @@ std::atomic<uint64_t>& Metrics::Counter(std::string_view family, std::string_vie
   return it->second;
 }
 
-Metrics::Histogram& Metrics::Latency(std::string_view endpoint) {
+Metrics::Histogram& Metrics::Latency(std::string_view endpoint, unsigned status) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto it = latencies_.find(endpoint);
-  if (it == latencies_.end()) it = latencies_.try_emplace(std::string(endpoint)).first;
-  return it->second;
+  return latencies_[{std::string(endpoint), status}];
 }
 
+// One bucket per observation (the first that holds it); Render makes them cumulative.
 void Metrics::Histogram::Observe(double seconds) {
   for (size_t i = 0; i < kBuckets.size(); ++i) {
-    if (seconds <= kBuckets[i]) buckets_[i].fetch_add(1, std::memory_order_relaxed);
+    if (seconds <= kBuckets[i]) {
+      buckets_[i].fetch_add(1, std::memory_order_relaxed);
+      break;
+    }
   }
   count_.fetch_add(1, std::memory_order_relaxed);
   sum_ns_.fetch_add(static_cast<uint64_t>(seconds * 1e9), std::memory_order_relaxed);
@@ -64,24 +68,34 @@ std::string Metrics::Render(size_t hash_queue_depth, uint64_t store_errors) cons
     auto it = counters_.find(family.name);
     if (it == counters_.end()) continue;
     for (const auto& [value, count] : it->second) {
-      out << family.metric << "{" << family.label << "=\"" << value << "\"} " << count.load()
-          << "\n";
+      out << family.metric << "{";
+      if (family.label != nullptr) out << family.label << "=\"" << value << "\"";
+      else out << value;  // a whole label set, e.g. endpoint="/healthz",status="200"
+      out << "} " << count.load() << "\n";
     }
   }
-  out << "# HELP authgate_request_duration_seconds Request latency by endpoint.\n";
+  out << "# HELP authgate_request_duration_seconds Request latency by endpoint and status.\n";
   out << "# TYPE authgate_request_duration_seconds histogram\n";
-  for (const auto& [endpoint, histogram] : latencies_) {
+  for (const auto& [key, histogram] : latencies_) {
+    const std::string labels =
+        "endpoint=\"" + key.first + "\",status=\"" + std::to_string(key.second) + "\"";
+    uint64_t cumulative = 0;
     for (size_t i = 0; i < kBuckets.size(); ++i) {
-      out << "authgate_request_duration_seconds_bucket{endpoint=\"" << endpoint << "\",le=\""
-          << kBuckets[i] << "\"} " << histogram.buckets_[i].load() << "\n";
+      cumulative += histogram.buckets_[i].load();
+      out << "authgate_request_duration_seconds_bucket{" << labels << ",le=\"" << kBuckets[i]
+          << "\"} " << cumulative << "\n";
     }
-    out << "authgate_request_duration_seconds_bucket{endpoint=\"" << endpoint
-        << "\",le=\"+Inf\"} " << histogram.count_.load() << "\n";
-    out << "authgate_request_duration_seconds_sum{endpoint=\"" << endpoint << "\"} "
+    const uint64_t count = histogram.count_.load();
+    out << "authgate_request_duration_seconds_bucket{" << labels << ",le=\"+Inf\"} "
+        << std::max(count, cumulative) << "\n";
+    out << "authgate_request_duration_seconds_sum{" << labels << "} "
         << static_cast<double>(histogram.sum_ns_.load()) / 1e9 << "\n";
-    out << "authgate_request_duration_seconds_count{endpoint=\"" << endpoint << "\"} "
-        << histogram.count_.load() << "\n";
+    out << "authgate_request_duration_seconds_count{" << labels << "} "
+        << std::max(count, cumulative) << "\n";
   }
+  out << "# HELP authgate_requests_in_progress Requests queued for or running on a worker pool.\n";
+  out << "# TYPE authgate_requests_in_progress gauge\n";
+  out << "authgate_requests_in_progress " << in_progress_.load() << "\n";
   out << "# HELP authgate_hash_queue_depth Password hashing tasks waiting for a worker.\n";
   out << "# TYPE authgate_hash_queue_depth gauge\n";
   out << "authgate_hash_queue_depth " << hash_queue_depth << "\n";
@@ -89,6 +103,37 @@ std::string Metrics::Render(size_t hash_queue_depth, uint64_t store_errors) cons
   out << "# TYPE authgate_store_errors_total counter\n";
   out << "authgate_store_errors_total " << store_errors << "\n";
   return out.str();
+}
+
+RequestStats::RequestStats(Metrics& metrics, std::vector<std::string> endpoints)
+    : metrics_(metrics),
+      endpoints_(std::move(endpoints)),
+      slots_(std::make_unique<Slot[]>(endpoints_.size() * kStatuses.size())) {
+  slot_of_status_.fill(-1);
+  for (size_t i = 0; i < kStatuses.size(); ++i) slot_of_status_[kStatuses[i]] = static_cast<int8_t>(i);
+}
+
+void RequestStats::Observe(size_t endpoint, unsigned status, double seconds) {
+  const std::string& name = endpoints_[endpoint];
+  const int slot_index = status < slot_of_status_.size() ? slot_of_status_[status] : -1;
+  if (slot_index < 0) {  // an unusual status: the slow, locked path
+    metrics_.Count("requests", "endpoint=\"" + name + "\",status=\"" + std::to_string(status) + "\"");
+    metrics_.Latency(name, status).Observe(seconds);
+    return;
+  }
+  Slot& slot = slots_[endpoint * kStatuses.size() + static_cast<size_t>(slot_index)];
+  std::atomic<uint64_t>* counter = slot.counter.load(std::memory_order_acquire);
+  Metrics::Histogram* latency = slot.latency.load(std::memory_order_acquire);
+  if (counter == nullptr || latency == nullptr) {
+    // First use of this pair (possibly on two threads at once: both resolve the same objects).
+    counter = &metrics_.Counter(
+        "requests", "endpoint=\"" + name + "\",status=\"" + std::to_string(status) + "\"");
+    latency = &metrics_.Latency(name, status);
+    slot.counter.store(counter, std::memory_order_release);
+    slot.latency.store(latency, std::memory_order_release);
+  }
+  counter->fetch_add(1, std::memory_order_relaxed);
+  latency->Observe(seconds);
 }
 
 }  // namespace authgate

@@ -6,9 +6,12 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace authgate {
 
@@ -30,20 +33,45 @@ class Metrics {
   };
 
   // Families: logins, verifications, refreshes, logouts (label "result"); locks,
-  // refresh_reuse, revocations (label "reason"); requests (label "status").
+  // refresh_reuse, revocations (label "reason"); ratelimited (label "endpoint"); requests
+  // (labels "endpoint" and "status": use RequestStats).
   // The returned references stay valid for the life of the Metrics: hot paths keep them.
   std::atomic<uint64_t>& Counter(std::string_view family, std::string_view label_value);
-  Histogram& Latency(std::string_view endpoint);
+  Histogram& Latency(std::string_view endpoint, unsigned status);
   void Count(std::string_view family, std::string_view label_value) {
     Counter(family, label_value).fetch_add(1, std::memory_order_relaxed);
   }
   std::string Render(size_t hash_queue_depth, uint64_t store_errors) const;
+  // Requests on a worker pool (queued or running): logins, refreshes, logouts.
+  std::atomic<int64_t>& InProgress() { return in_progress_; }
 
  private:
   mutable std::mutex mutex_;  // guards the maps' structure, not the values
   std::map<std::string, std::map<std::string, std::atomic<uint64_t>, std::less<>>, std::less<>>
       counters_;
-  std::map<std::string, Histogram, std::less<>> latencies_;
+  std::map<std::pair<std::string, unsigned>, Histogram> latencies_;
+  std::atomic<int64_t> in_progress_{0};
+};
+
+// Requests by endpoint and status: a counter and a latency histogram per pair, created on the
+// pair's first use. Observe is lock-free once a pair exists (the usual statuses are slotted).
+class RequestStats {
+ public:
+  RequestStats(Metrics& metrics, std::vector<std::string> endpoints);
+  // `endpoint` indexes the constructor's list.
+  void Observe(size_t endpoint, unsigned status, double seconds);
+
+ private:
+  static constexpr std::array<unsigned, 12> kStatuses = {200, 400, 401, 403, 404, 405,
+                                                         413, 415, 429, 431, 500, 503};
+  struct Slot {
+    std::atomic<std::atomic<uint64_t>*> counter{nullptr};
+    std::atomic<Metrics::Histogram*> latency{nullptr};
+  };
+  Metrics& metrics_;
+  const std::vector<std::string> endpoints_;
+  std::unique_ptr<Slot[]> slots_;  // endpoints × kStatuses
+  std::array<int8_t, 600> slot_of_status_{};
 };
 
 }  // namespace authgate

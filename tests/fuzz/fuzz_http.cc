@@ -70,9 +70,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::promise<HttpResponse> answered;
   std::future<HttpResponse> response = answered.get_future();
   auto once = std::make_shared<std::promise<HttpResponse>>(std::move(answered));
-  world.handler->Handle(parser.release(), "127.0.0.1",
-                        [once](HttpResponse r) { once->set_value(std::move(r)); });
-  HttpResponse r = response.get();
+  HttpRequest request = parser.release();
+  std::optional<HttpResponse> now = world.handler->Handle(request, "127.0.0.1", [once] {
+    return Respond([once](HttpResponse r) { once->set_value(std::move(r)); });
+  });
+  HttpResponse r = now ? std::move(*now) : response.get();
   if (r.result_int() < 200 || r.result_int() > 599) __builtin_trap();
   return 0;
 }

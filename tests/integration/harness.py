@@ -76,6 +76,8 @@ class AuthgateServer:
         "AUTHGATE_PASSWORD_ITERATIONS": "1",
     }
 
+    tls_context = None  # an ssl.SSLContext: requests go over HTTPS
+
     def __init__(self, env=None, start=True, directory=None):
         self.dir = directory or tempfile.mkdtemp(prefix="authgate-it-")
         self.owns_dir = directory is None
@@ -98,7 +100,7 @@ class AuthgateServer:
             [BIN, "serve", "--listen", "127.0.0.1:0", *extra_args], cwd=self.dir, env=self.env,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 30
-        pattern = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
+        pattern = re.compile(r"listening on https?://127\.0\.0\.1:(\d+)")
         while time.time() < deadline:
             line = self.process.stderr.readline()
             if not line:
@@ -156,7 +158,11 @@ class AuthgateServer:
 
     # --- HTTP ----------------------------------------------------------------------------
     def request(self, method, path, body=None, headers=None, timeout=30):
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        if self.tls_context is not None:
+            connection = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
+                                                     context=self.tls_context)
+        else:
+            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
             if isinstance(body, (dict, list)):
                 body = json.dumps(body)

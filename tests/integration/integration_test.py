@@ -1,5 +1,6 @@
 """Integration tests: the real binary over real HTTP, against SPEC.md §1–§9."""
 import json
+import re
 import os
 import signal
 import subprocess
@@ -400,6 +401,7 @@ class HttpBehaviourTest(SharedServerTest):
         self.assertEqual(jwks.json, {"keys": []})
         user, tokens = self.logged_in()
         self.server.verify(tokens["accessToken"], totp(user["totpSecret"]))
+        self.assertEqual(self.server.verify(tokens["accessToken"], None).status, 401)
         metrics = self.server.request("GET", "/metrics")
         self.assertEqual(metrics.status, 200)
         for name in ["authgate_logins_total", "authgate_verifications_total",
@@ -426,6 +428,21 @@ class HttpBehaviourTest(SharedServerTest):
                 family = re.sub(r"_(bucket|sum|count)$", "", match.group(1))
                 self.assertTrue(match.group(1) in declared or family in declared, line)
         self.assertEqual(metrics.header("Content-Type").split(";")[0], "text/plain")
+        # Requests are counted and timed per endpoint and result (status).
+        values = {}
+        for line in metrics.body.splitlines():
+            if not line.startswith("#"):
+                key, value = line.rsplit(" ", 1)
+                values[key] = float(value)
+        for status in ("200", "401"):
+            labels = 'endpoint="/api/v1/auth/verify",status="%s"' % status
+            self.assertGreaterEqual(values["authgate_http_requests_total{%s}" % labels], 1)
+            self.assertGreaterEqual(values["authgate_request_duration_seconds_count{%s}" % labels], 1)
+            self.assertEqual(values["authgate_request_duration_seconds_bucket{%s,le=\"+Inf\"}" % labels],
+                             values["authgate_request_duration_seconds_count{%s}" % labels])
+        self.assertGreaterEqual(
+            values['authgate_http_requests_total{endpoint="/api/v1/public/auth/login",status="200"}'], 1)
+        self.assertEqual(values["authgate_requests_in_progress"], 0)
 
     def test_malformed_http_keeps_the_server_serving(self):
         garbage = [b"GARBAGE\r\n\r\n", b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
@@ -775,8 +792,15 @@ class ConfiguredServerTest(unittest.TestCase):
             results = []
             thread = threading.Thread(target=lambda: results.append(server.login(user)))
             thread.start()
-            # The login's hash takes seconds: after 0.5 s it is surely in flight, not yet answered.
-            time.sleep(0.5)
+            # The login's hash takes seconds: wait until the server has it in progress.
+            deadline = time.time() + 20
+            while time.time() < deadline:
+                metrics = server.request("GET", "/metrics").body
+                if re.search(r"^authgate_requests_in_progress 1$", metrics, re.M):
+                    break
+                time.sleep(0.01)
+            else:
+                self.fail("the login never showed as in progress")
             self.assertEqual(results, [])
             code = server.stop(signal.SIGTERM)
             thread.join()
