@@ -6,7 +6,6 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <array>
 #include <chrono>
 #include <optional>
 #include <thread>
@@ -283,7 +282,8 @@ class Connection final : public ConnectionBase,
   }
 
   void Discard() {
-    stream_.async_read_some(asio::buffer(discard_),
+    buffer_.clear();
+    stream_.async_read_some(buffer_.prepare(kReadChunk),
                             [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
                               self->discarded_ += n;
                               if (ec || self->discarded_ > kMaxDiscardBytes) return self->Abort();
@@ -308,7 +308,6 @@ class Connection final : public ConnectionBase,
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string out_;
-  std::array<char, 4096> discard_{};
   size_t discarded_ = 0;
   std::string peer_;
   State state_ = State::kAwaitingRequest;
