@@ -1,14 +1,18 @@
 // `authgate client`: the customer's side of the API. `client login` stores the tokens and the
 // TOTP secret in a 0600 file; `client call` sends a request with `Authorization` and a fresh
-// `otp`, refreshing the access token first when it has expired.
+// `otp`, refreshing the access token first when it has expired. Over http:// or https:// (the
+// server's certificate verified against the system's CAs or --cacert, and its host name).
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -29,24 +33,33 @@ namespace http = beast::http;
 using tcp = boost::asio::ip::tcp;
 using nlohmann::json;
 
+namespace ssl = boost::asio::ssl;
+
 struct Url {
+  bool tls = false;
   std::string host;
   std::string port;
   std::string target;
 };
 
-// http://HOST[:PORT][/PATH]; https is not supported by this client (use a local proxy).
+// http://HOST[:PORT][/PATH] or https://HOST[:PORT][/PATH].
 Result<Url> ParseUrl(const std::string& text) {
-  constexpr std::string_view kScheme = "http://";
-  if (text.rfind(kScheme, 0) != 0) return Error{"URL must start with http:// (got '" + text + "')"};
-  std::string rest = text.substr(kScheme.size());
+  Url url;
+  std::string rest;
+  if (text.rfind("http://", 0) == 0) {
+    rest = text.substr(7);
+  } else if (text.rfind("https://", 0) == 0) {
+    url.tls = true;
+    rest = text.substr(8);
+  } else {
+    return Error{"URL must start with http:// or https:// (got '" + text + "')"};
+  }
   size_t slash = rest.find('/');
   std::string authority = rest.substr(0, slash);
-  Url url;
   url.target = slash == std::string::npos ? "/" : rest.substr(slash);
   size_t colon = authority.rfind(':');
   url.host = colon == std::string::npos ? authority : authority.substr(0, colon);
-  url.port = colon == std::string::npos ? "80" : authority.substr(colon + 1);
+  url.port = colon == std::string::npos ? (url.tls ? "443" : "80") : authority.substr(colon + 1);
   if (url.host.empty() || url.port.empty()) return Error{"malformed URL '" + text + "'"};
   return url;
 }
@@ -56,17 +69,24 @@ struct Reply {
   std::string body;
 };
 
+// Writes `request` and reads the answer on a connected stream (TCP or TLS).
+template <class Stream>
+Reply Exchange(Stream& stream, http::request<http::string_body>& request) {
+  http::write(stream, request);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  http::read(stream, buffer, response);
+  return Reply{response.result_int(), response.body()};
+}
+
+// One request. Over https the server's certificate must chain to `cacert` (a PEM file) or,
+// when it is empty, to the system's trusted CAs, and must name the URL's host.
 Result<Reply> Send(const std::string& method, const std::string& url_text,
                    const std::vector<std::pair<std::string, std::string>>& headers,
-                   const std::string& body) {
+                   const std::string& body, const std::string& cacert = "") {
   Result<Url> url = ParseUrl(url_text);
   if (!url) return Error{url.error()};
   try {
-    boost::asio::io_context io;
-    tcp::resolver resolver(io);
-    beast::tcp_stream stream(io);
-    stream.expires_after(std::chrono::seconds(30));
-    stream.connect(resolver.resolve(url->host, url->port));
     http::request<http::string_body> request{http::string_to_verb(method), url->target, 11};
     if (request.method() == http::verb::unknown) return Error{"unknown method '" + method + "'"};
     request.set(http::field::host, url->host);
@@ -79,13 +99,37 @@ Result<Reply> Send(const std::string& method, const std::string& url_text,
       request.body() = body;
     }
     request.prepare_payload();
-    http::write(stream, request);
-    beast::flat_buffer buffer;
-    http::response<http::string_body> response;
-    http::read(stream, buffer, response);
+
+    boost::asio::io_context io;
+    tcp::resolver resolver(io);
+    beast::tcp_stream tcp_stream(io);
+    tcp_stream.expires_after(std::chrono::seconds(30));
+    tcp_stream.connect(resolver.resolve(url->host, url->port));
+    if (!url->tls) {
+      Reply reply = Exchange(tcp_stream, request);
+      beast::error_code ignored;
+      tcp_stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      return reply;
+    }
+    ssl::context context(ssl::context::tls_client);
+    SSL_CTX_set_min_proto_version(context.native_handle(), TLS1_2_VERSION);
+    if (cacert.empty()) context.set_default_verify_paths();
+    else context.load_verify_file(cacert);
+    beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp_stream), context);
+    stream.set_verify_mode(ssl::verify_peer);
+    stream.set_verify_callback(ssl::host_name_verification(url->host));
+    beast::error_code not_ip;
+    boost::asio::ip::make_address(url->host, not_ip);
+    if (not_ip && !SSL_set_tlsext_host_name(stream.native_handle(), url->host.c_str())) {
+      return Error{"request to " + url_text + " failed: cannot set the TLS server name"};
+    }
+    stream.handshake(ssl::stream_base::client);
+    Reply reply = Exchange(stream, request);
+    // The whole answer is read (Content-Length): close without waiting for a close_notify
+    // exchange, which a server is free not to answer.
     beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    return Reply{response.result_int(), response.body()};
+    beast::get_lowest_layer(stream).socket().close(ignored);
+    return reply;
   } catch (const std::exception& error) {
     return Error{"request to " + url_text + " failed: " + error.what()};
   }
@@ -161,6 +205,7 @@ void RegisterClient(CLI::App& app, int* exit_code) {
     std::string username;
     std::string password_file;
     std::string secret_file;
+    std::string cacert;
     std::string token_file = DefaultTokenFile();
   };
   auto login = std::make_shared<LoginOptions>();
@@ -172,6 +217,9 @@ void RegisterClient(CLI::App& app, int* exit_code) {
   login_command->add_option("--password-file", login->password_file, "file with the password");
   login_command->add_option("--secret-file", login->secret_file, "file with the base32 TOTP secret");
   login_command->add_option("--token-file", login->token_file, "where to keep the session (0600)");
+  login_command->add_option("--cacert", login->cacert,
+                            "https: trust the CA certificates in this PEM file instead of the "
+                            "system's (kept for `client call`)");
   login_command->callback([login, exit_code] {
     InitCrypto();
     Result<std::string> password = ReadSecretFrom(login->password_file, "password");
@@ -182,9 +230,15 @@ void RegisterClient(CLI::App& app, int* exit_code) {
     std::string base = login->url;
     while (!base.empty() && base.back() == '/') base.pop_back();
     json state = {{"url", base}, {"username", login->username}, {"totpSecret", *secret}};
+    if (!login->cacert.empty()) {
+      char* absolute = ::realpath(login->cacert.c_str(), nullptr);
+      if (absolute == nullptr) return void(*exit_code = Fail("cannot read '" + login->cacert + "'"));
+      state["cacert"] = std::string(absolute);
+      std::free(absolute);
+    }
     json body = {{"username", login->username}, {"password", *password}, {"otp", CurrentOtp(state)}};
     Result<Reply> reply = Send("POST", base + "/api/v1/public/auth/login",
-                               {{"Content-Type", "application/json"}}, body.dump());
+                               {{"Content-Type", "application/json"}}, body.dump(), login->cacert);
     if (!reply) return void(*exit_code = Fail(reply.error()));
     if (!TakeTokens(*reply, state)) return void(*exit_code = Fail("login refused: " + reply->body));
     Status saved = SaveState(login->token_file, state);
@@ -197,6 +251,7 @@ void RegisterClient(CLI::App& app, int* exit_code) {
     std::string method = "GET";
     std::string data;
     std::string url;
+    std::string cacert;
     std::string token_file = DefaultTokenFile();
   };
   auto call = std::make_shared<CallOptions>();
@@ -206,14 +261,19 @@ void RegisterClient(CLI::App& app, int* exit_code) {
   call_command->add_option("-d,--data", call->data, "request body (JSON)");
   call_command->add_option("URL", call->url, "the API URL to call")->required();
   call_command->add_option("--token-file", call->token_file, "the session file of `client login`");
+  call_command->add_option("--cacert", call->cacert,
+                           "https: trust the CA certificates in this PEM file (default: the one "
+                           "given to `client login`, else the system's)");
   call_command->callback([call, exit_code] {
     InitCrypto();
     Result<json> state = LoadState(call->token_file);
     if (!state) return void(*exit_code = Fail(state.error()));
+    const std::string cacert = call->cacert.empty() ? (*state).value("cacert", "") : call->cacert;
     if ((*state).value("accessExpiresAt", int64_t{0}) <= SystemClock().NowSeconds() + 5) {
       Result<Reply> refreshed = Send("POST", (*state)["url"].get<std::string>() + "/api/v1/public/auth/refresh",
                                      {{"Content-Type", "application/json"}},
-                                     json{{"refreshToken", (*state).value("refreshToken", "")}}.dump());
+                                     json{{"refreshToken", (*state).value("refreshToken", "")}}.dump(),
+                                     cacert);
       if (!refreshed) return void(*exit_code = Fail(refreshed.error()));
       if (!TakeTokens(*refreshed, *state)) {
         return void(*exit_code = Fail("refresh refused (log in again): " + refreshed->body));
@@ -225,7 +285,7 @@ void RegisterClient(CLI::App& app, int* exit_code) {
         Send(call->method, call->url,
              {{"Authorization", "Bearer " + (*state)["accessToken"].get<std::string>()},
               {"otp", CurrentOtp(*state)}},
-             call->data);
+             call->data, cacert);
     if (!reply) return void(*exit_code = Fail(reply.error()));
     std::cout << reply->body << std::endl;
     if (reply->status < 200 || reply->status >= 300) {

@@ -12,12 +12,12 @@ import unittest
 from harness import BIN, AuthgateServer, totp
 
 
-def make_certificate(directory, name):
+def make_certificate(directory, name, subject_alt="IP:127.0.0.1,DNS:localhost"):
     cert = os.path.join(directory, name + "-cert.pem")
     key = os.path.join(directory, name + "-key.pem")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
                     "-nodes", "-days", "2", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    "-addext", "subjectAltName=" + subject_alt,
                     "-keyout", key, "-out", cert], check=True, capture_output=True)
     return cert, key
 
@@ -65,6 +65,39 @@ class TlsTest(unittest.TestCase):
         self.assertIn("x-auth-username: alice", result.stdout.lower())
         # Keep-alive works over TLS: two requests on one connection.
         self.assertEqual(self.server.request("GET", "/healthz").status, 200)
+
+    def test_authgate_client_over_https(self):
+        user = self.server.add_user("bob")
+        token_file = os.path.join(self.server.dir, "bob.json")
+        secrets = "%s\n%s\n" % (user["password"], user["totpSecret"])
+        # The server's certificate is not trusted by the system: refused without --cacert.
+        refused = self.server.cli("client", "login", "--url", self.url, "--username", "bob",
+                                  "--token-file", token_file, stdin=secrets, check=False)
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn("certificate verify failed", refused.stderr)
+        self.assertFalse(os.path.exists(token_file))
+        self.server.cli("client", "login", "--url", self.url, "--username", "bob", "--cacert", self.cert,
+                        "--token-file", token_file, stdin=secrets)
+        # `client call` reuses the CA file given at login.
+        called = self.server.cli("client", "call", "--token-file", token_file,
+                                 self.url + "/api/v1/auth/verify")
+        self.assertEqual(json.loads(called.stdout)["details"]["username"], "bob")
+        # The host name is checked: localhost is in the certificate too...
+        called = self.server.cli("client", "call", "--token-file", token_file,
+                                 "https://localhost:%d/api/v1/auth/verify" % self.server.port)
+        self.assertEqual(json.loads(called.stdout)["status"], "1")
+        # ...but a certificate for another name is refused even when it is the trusted one.
+        other_cert, other_key = make_certificate(self.certs, "wrong-name", subject_alt="DNS:example.com")
+        other = AuthgateServer({"AUTHGATE_SERVER_TLS_CERT_FILE": other_cert,
+                                "AUTHGATE_SERVER_TLS_KEY_FILE": other_key})
+        try:
+            wrong = other.cli("client", "call", "--token-file", token_file, "--cacert", other_cert,
+                              "https://127.0.0.1:%d/healthz" % other.port, check=False)
+            self.assertNotEqual(wrong.returncode, 0)
+            self.assertIn("certificate verify failed", wrong.stderr)
+            self.assertEqual(len(wrong.stderr.strip().splitlines()), 1, wrong.stderr)
+        finally:
+            other.close()
 
     def test_an_unknown_certificate_is_refused_by_the_client(self):
         result = self.curl(self.url + "/healthz")  # the system's CAs do not know it
