@@ -51,6 +51,22 @@ HttpResponse ServiceErrorResponse(const ServiceError& error) {
   return response;
 }
 
+// Appends `text` as a JSON string; plain printable ASCII (every username authgate creates) is
+// copied as is, anything else goes through nlohmann's escaping.
+void AppendJsonString(std::string_view text, std::string* out) {
+  const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+  });
+  if (!plain) {
+    *out += nlohmann::json(std::string(text))
+                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return;
+  }
+  *out += '"';
+  *out += text;
+  *out += '"';
+}
+
 // The verify answer, written directly: it is on every API request, and its shape is fixed.
 std::string VerifyEnvelope(const Identity& identity) {
   std::string id = std::to_string(identity.user_id);
@@ -61,7 +77,7 @@ std::string VerifyEnvelope(const Identity& identity) {
   out += ",\"details\":{\"userId\":";
   out += id;
   out += ",\"username\":";
-  out += nlohmann::json(identity.username).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  AppendJsonString(identity.username, &out);
   out += ",\"sessionId\":\"";
   out += identity.session_id;  // hex, from RandomId
   out += "\",\"expiresAt\":";

@@ -7,6 +7,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <ctime>
 #include <optional>
 #include <thread>
 #include <unordered_set>
@@ -30,6 +31,15 @@ constexpr auto kDrainGrace = std::chrono::seconds(1);  // for a connection still
 constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr size_t kReadChunk = 4096;
 constexpr size_t kMaxDiscardBytes = 1 << 20;
+
+// Deadlines are checked every kSweepInterval, so the kernel's coarse monotonic clock (a few ms
+// resolution, same epoch as steady_clock, no hardware counter read) is precise enough.
+SteadyTime CoarseNow() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+  return SteadyTime(std::chrono::duration_cast<SteadyTime::duration>(
+      std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec)));
+}
 
 // Appends the status line, the response's own fields, Content-Length and (when needed)
 // Connection, then the body unless `head`.
@@ -137,7 +147,7 @@ class Connection final : public ConnectionBase,
     loop_.Add(this);
     if constexpr (kTls) {
       state_ = State::kHandshake;
-      deadline_ = std::chrono::steady_clock::now() +
+      deadline_ = CoarseNow() +
                   std::chrono::seconds(server_.limits_.request_timeout_s);
       stream_.async_handshake(asio::ssl::stream_base::server,
                               [self = this->shared_from_this()](beast::error_code ec) {
@@ -165,7 +175,7 @@ class Connection final : public ConnectionBase,
   void BeginRequest() {
     state_ = State::kAwaitingRequest;
     received_ = buffer_.size();
-    const SteadyTime now = std::chrono::steady_clock::now();
+    const SteadyTime now = CoarseNow();
     deadline_ = now + std::chrono::seconds(server_.limits_.request_timeout_s);
     if (server_.draining_ && received_ == 0) {
       if (served_ > 0) return Abort();
@@ -248,7 +258,7 @@ class Connection final : public ConnectionBase,
     state_ = State::kWriting;
     ++served_;
     Serialize(response, version_, keep_alive_, head_, &out_);
-    deadline_ = std::chrono::steady_clock::now() +
+    deadline_ = CoarseNow() +
                 std::chrono::seconds(server_.limits_.write_timeout_s);
     asio::async_write(stream_, asio::buffer(out_),
                       [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
@@ -268,7 +278,7 @@ class Connection final : public ConnectionBase,
   // sends close_notify and waits (within the same deadline) for the client's.
   void LingerClose() {
     state_ = State::kLingering;
-    deadline_ = std::chrono::steady_clock::now() + kLingerTime;
+    deadline_ = CoarseNow() + kLingerTime;
     if constexpr (kTls) {
       stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
         self->Abort();
@@ -329,7 +339,7 @@ void EventLoop::ArmSweep() {
 }
 
 void EventLoop::Sweep() {
-  const SteadyTime now = std::chrono::steady_clock::now();
+  const SteadyTime now = CoarseNow();
   // CheckDeadline may close a socket but never destroys a connection here (its pending
   // operation still holds it), so iterating the set is safe.
   for (ConnectionBase* connection : connections_) connection->CheckDeadline(now);
@@ -340,7 +350,7 @@ void EventLoop::Sweep() {
 
 void EventLoop::Drain() {
   draining_ = true;
-  const SteadyTime now = std::chrono::steady_clock::now();
+  const SteadyTime now = CoarseNow();
   for (ConnectionBase* connection : connections_) connection->OnDrain(now);
 }
 

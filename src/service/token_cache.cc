@@ -6,11 +6,16 @@
 
 namespace authgate {
 
-TokenCache::Digest TokenCache::Hash(std::string_view token) {
+static_assert(crypto_shorthash_siphashx24_BYTES == 16 && crypto_shorthash_siphashx24_KEYBYTES == 16);
+
+TokenCache::TokenCache(size_t max_entries) : max_per_shard_(max_entries / kShards + 1) {
+  randombytes_buf(key_.data(), key_.size());
+}
+
+TokenCache::Digest TokenCache::Hash(std::string_view token) const {
   Digest digest;
-  crypto_generichash(digest.data(), digest.size(),
-                     reinterpret_cast<const unsigned char*>(token.data()), token.size(), nullptr,
-                     0);
+  crypto_shorthash_siphashx24(digest.data(), reinterpret_cast<const unsigned char*>(token.data()),
+                              token.size(), key_.data());
   return digest;
 }
 

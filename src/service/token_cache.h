@@ -1,8 +1,10 @@
 // TokenCache: access tokens whose signature and claims were already verified, so the verify
 // hot path does not decode, parse and check the same JWT again on every request. Keyed by a
-// BLAKE2b-128 digest of the exact token bytes (a hit means "these very bytes verified before");
-// the claims are kept, expiry is still checked against `now` by the caller. Bounded: when a
-// shard is full it is emptied. Cleared whenever the signing keys change.
+// 128-bit SipHash (libsodium crypto_shorthash_siphashx24, a PRF) of the exact token bytes under
+// a random key made at construction: without the key no one can aim at an entry, so a hit
+// means "these very bytes verified before". The claims are kept; expiry is still checked
+// against `now` by the caller. Bounded: when a shard is full it is emptied. Cleared whenever
+// the signing keys change.
 #pragma once
 
 #include <array>
@@ -25,7 +27,7 @@ struct VerifiedToken {
 
 class TokenCache {
  public:
-  explicit TokenCache(size_t max_entries = 32768) : max_per_shard_(max_entries / kShards + 1) {}
+  explicit TokenCache(size_t max_entries = 32768);
 
   std::shared_ptr<const VerifiedToken> Find(std::string_view token) const;
   void Put(std::string_view token, std::shared_ptr<const VerifiedToken> verified);
@@ -41,9 +43,10 @@ class TokenCache {
     mutable std::shared_mutex mutex;
     std::unordered_map<Digest, std::shared_ptr<const VerifiedToken>, DigestHash> entries;
   };
-  static Digest Hash(std::string_view token);
+  Digest Hash(std::string_view token) const;
 
   const size_t max_per_shard_;
+  std::array<unsigned char, 16> key_;
   std::array<Shard, kShards> shards_;
 };
 
