@@ -72,6 +72,8 @@ class ChangeFollower {
   std::thread thread_;
 };
 
+constexpr int kHashWorkerNice = 10;
+
 int Serve(const GlobalOptions& options, const std::string& listen_override) {
   Result<Context> context = OpenContext(options);
   if (!context) return Fail(context.error());
@@ -114,8 +116,10 @@ int Serve(const GlobalOptions& options, const std::string& listen_override) {
   AuthService service(store, *context->box, keys, cache, metrics, **audit, clock, settings);
   if (!service.FollowChanges()) return Fail("store: cannot read the change log");
 
+  // Hashing runs at a lower priority than the I/O threads: logins use the idle cores, but an
+  // authorization check never waits behind an Argon2id hash (issue #4 (d)).
   WorkerPool hash_pool(OrCores(config.server.hash_workers),
-                       static_cast<size_t>(config.server.hash_queue_max));
+                       static_cast<size_t>(config.server.hash_queue_max), kHashWorkerNice);
   WorkerPool store_pool(4, 1024);
   HandlerDeps deps{service,
                    hash_pool,

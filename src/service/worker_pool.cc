@@ -1,9 +1,13 @@
 #include "service/worker_pool.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 namespace authgate {
 
-WorkerPool::WorkerPool(size_t threads, size_t queue_max) : queue_max_(queue_max) {
-  for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
+WorkerPool::WorkerPool(size_t threads, size_t queue_max, int nice) : queue_max_(queue_max) {
+  for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this, nice] { Run(nice); });
 }
 
 WorkerPool::~WorkerPool() {
@@ -30,7 +34,12 @@ size_t WorkerPool::QueueDepth() const {
   return queue_.size();
 }
 
-void WorkerPool::Run() {
+void WorkerPool::Run(int nice) {
+  if (nice > 0) {
+    // Best effort: raising one's own niceness needs no privilege; failure changes nothing else.
+    const auto thread_id = static_cast<id_t>(::syscall(SYS_gettid));
+    (void)::setpriority(PRIO_PROCESS, thread_id, nice);
+  }
   for (;;) {
     std::function<void()> task;
     {

@@ -13,7 +13,9 @@ namespace authgate {
 
 class WorkerPool {
  public:
-  WorkerPool(size_t threads, size_t queue_max);
+  // `nice` > 0 lowers the workers' scheduling priority (Linux: per thread), so that work
+  // competing with them for the cores (the I/O threads) runs first.
+  WorkerPool(size_t threads, size_t queue_max, int nice = 0);
   ~WorkerPool();  // finishes queued work, then joins
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
@@ -24,7 +26,7 @@ class WorkerPool {
   size_t threads() const { return threads_.size(); }
 
  private:
-  void Run();
+  void Run(int nice);
 
   const size_t queue_max_;
   mutable std::mutex mutex_;
