@@ -147,8 +147,7 @@ class Connection final : public ConnectionBase,
     loop_.Add(this);
     if constexpr (kTls) {
       state_ = State::kHandshake;
-      deadline_ = CoarseNow() +
-                  std::chrono::seconds(server_.limits_.request_timeout_s);
+      deadline_ = CoarseNow() + std::chrono::seconds(server_.limits_.request_timeout_s);
       stream_.async_handshake(asio::ssl::stream_base::server,
                               [self = this->shared_from_this()](beast::error_code ec) {
                                 if (ec) return self->Abort();
@@ -164,9 +163,13 @@ class Connection final : public ConnectionBase,
   }
 
   void OnDrain(SteadyTime now) override {
-    if (state_ != State::kAwaitingRequest || received_ > 0) return;
-    if (served_ > 0) return Abort();
-    deadline_ = std::min(deadline_, now + kDrainGrace);
+    const bool fresh = state_ == State::kHandshake ||
+                       (state_ == State::kAwaitingRequest && served_ == 0 && received_ == 0);
+    if (fresh) {
+      deadline_ = std::min(deadline_, now + kDrainGrace);
+    } else if (state_ == State::kAwaitingRequest && received_ == 0) {
+      Abort();
+    }
   }
 
  private:

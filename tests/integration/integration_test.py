@@ -1,5 +1,8 @@
 """Integration tests: the real binary over real HTTP, against SPEC.md §1–§9."""
+import base64
 import json
+import socket
+import http.client
 import re
 import os
 import signal
@@ -275,6 +278,23 @@ class VerifyTest(SharedServerTest):
         wrong = "000000" if good_otp != "000000" else "111111"
         self.assertAuthError(self.server.verify(tokens["accessToken"], wrong), 401, [("otp", "Otp_Incorrect")])
         self.assertAuthError(self.server.verify(tokens["accessToken"], "abc"), 401, [("otp", "Otp_Incorrect")])
+
+    def test_tampered_tokens_are_refused_after_the_original_was_cached(self):
+        user, tokens = self.logged_in()
+        victim, _ = self.logged_in()
+        otp = totp(user["totpSecret"])
+        self.assertEqual(self.server.verify(tokens["accessToken"], otp).status, 200)  # now cached
+        header, payload, signature = tokens["accessToken"].split(".")
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        claims["sub"] = str(victim["id"])
+        forged_payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+        flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
+        for token in [header + "." + forged_payload + "." + signature,  # payload changed
+                      header + "." + payload + "." + flipped,          # signature changed
+                      header + "." + payload + "." + signature + "="]:  # a trailing byte
+            with self.subTest(token=token):
+                self.assertAuthError(self.server.verify(token, otp), 401, [("Authorization", "Token_Invalid")])
+        self.assertEqual(self.server.verify(tokens["accessToken"], otp).status, 200)
 
     def test_scheme_is_case_insensitive(self):
         user, tokens = self.logged_in()
@@ -806,6 +826,25 @@ class ConfiguredServerTest(unittest.TestCase):
             thread.join()
             self.assertEqual(code, 0)
             self.assertEqual(results[0].status, 200, results)
+        finally:
+            server.close()
+
+    def test_sigterm_with_idle_and_silent_connections(self):
+        server = AuthgateServer()
+        try:
+            idle = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+            idle.request("GET", "/healthz")
+            self.assertEqual(idle.getresponse().read()[:1], b"{")  # keep-alive, now idle
+            silent = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            time.sleep(0.3)  # both accepted
+            started = time.time()
+            self.assertEqual(server.stop(signal.SIGTERM), 0)
+            # The idle one is closed at once; the silent one gets its one-second grace, not the
+            # 10 s request deadline.
+            self.assertLess(time.time() - started, 5)
+            self.assertEqual(silent.recv(10), b"")
+            silent.close()
+            idle.close()
         finally:
             server.close()
 
