@@ -180,9 +180,9 @@ class Connection final : public ConnectionBase,
     received_ = buffer_.size();
     const SteadyTime now = CoarseNow();
     deadline_ = now + std::chrono::seconds(server_.limits_.request_timeout_s);
-    if (server_.draining_ && received_ == 0) {
-      if (served_ > 0) return Abort();
-      deadline_ = std::min(deadline_, now + kDrainGrace);
+    if (server_.draining_) {
+      OnDrain(now);
+      if (state_ == State::kClosed) return;
     }
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_.limits_.max_header_bytes));

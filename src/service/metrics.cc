@@ -28,6 +28,11 @@ constexpr FamilyInfo kFamilies[] = {
     {"ratelimited", "authgate_ratelimited_total", "endpoint", "Requests refused with 429."},
 };
 
+// The label set of one (endpoint, status) pair, as rendered and as the requests counter's key.
+std::string EndpointStatusLabels(std::string_view endpoint, unsigned status) {
+  return "endpoint=\"" + std::string(endpoint) + "\",status=\"" + std::to_string(status) + "\"";
+}
+
 }  // namespace
 
 std::atomic<uint64_t>& Metrics::Counter(std::string_view family, std::string_view label_value) {
@@ -77,8 +82,7 @@ std::string Metrics::Render(size_t hash_queue_depth, uint64_t store_errors) cons
   out << "# HELP authgate_request_duration_seconds Request latency by endpoint and status.\n";
   out << "# TYPE authgate_request_duration_seconds histogram\n";
   for (const auto& [key, histogram] : latencies_) {
-    const std::string labels =
-        "endpoint=\"" + key.first + "\",status=\"" + std::to_string(key.second) + "\"";
+    const std::string labels = EndpointStatusLabels(key.first, key.second);
     uint64_t cumulative = 0;
     for (size_t i = 0; i < kBuckets.size(); ++i) {
       cumulative += histogram.buckets_[i].load();
@@ -117,7 +121,7 @@ void RequestStats::Observe(size_t endpoint, unsigned status, double seconds) {
   const std::string& name = endpoints_[endpoint];
   const int slot_index = status < slot_of_status_.size() ? slot_of_status_[status] : -1;
   if (slot_index < 0) {  // an unusual status: the slow, locked path
-    metrics_.Count("requests", "endpoint=\"" + name + "\",status=\"" + std::to_string(status) + "\"");
+    metrics_.Count("requests", EndpointStatusLabels(name, status));
     metrics_.Latency(name, status).Observe(seconds);
     return;
   }
@@ -126,8 +130,7 @@ void RequestStats::Observe(size_t endpoint, unsigned status, double seconds) {
   Metrics::Histogram* latency = slot.latency.load(std::memory_order_acquire);
   if (counter == nullptr || latency == nullptr) {
     // First use of this pair (possibly on two threads at once: both resolve the same objects).
-    counter = &metrics_.Counter(
-        "requests", "endpoint=\"" + name + "\",status=\"" + std::to_string(status) + "\"");
+    counter = &metrics_.Counter("requests", EndpointStatusLabels(name, status));
     latency = &metrics_.Latency(name, status);
     slot.counter.store(counter, std::memory_order_release);
     slot.latency.store(latency, std::memory_order_release);
