@@ -4,6 +4,7 @@
 #include <benchmark/benchmark.h>
 #include <sodium.h>
 
+#include <boost/asio/buffer.hpp>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -14,6 +15,7 @@
 #include "core/requests.h"
 #include "core/totp.h"
 #include "http/envelope.h"
+#include "http/message.h"
 
 namespace authgate {
 namespace {
@@ -134,6 +136,38 @@ void BM_ParseLoginBody(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(ParseLoginBody(body));
 }
 BENCHMARK(BM_ParseLoginBody);
+
+// One verify request as wrk sends it, parsed into a connection's reused HttpRequest.
+void BM_ParseVerifyRequest(benchmark::State& state) {
+  const std::string raw =
+      "GET /api/v1/auth/verify HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"
+      "Authorization: Bearer " + std::string(220, 'x') + "\r\notp: 123456\r\n\r\n";
+  HttpRequest request;
+  for (auto _ : state) {
+    RequestParser parser(request);
+    parser.eager(true);
+    boost::beast::error_code ec;
+    benchmark::DoNotOptimize(parser.put(boost::asio::buffer(raw), ec));
+    benchmark::DoNotOptimize(request.Value("otp"));
+  }
+}
+BENCHMARK(BM_ParseVerifyRequest);
+
+// The verify answer's serialization into a connection's reused output buffer.
+void BM_SerializeVerifyResponse(benchmark::State& state) {
+  HttpResponse response(200);
+  response.Set("Content-Type", "application/json");
+  response.Set("Cache-Control", "no-store");
+  response.Set("X-Auth-User-Id", "42");
+  response.Set("X-Auth-Username", "alice");
+  response.body() = std::string(150, 'x');
+  std::string out;
+  for (auto _ : state) {
+    SerializeResponse(response, 11, true, false, &out);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+BENCHMARK(BM_SerializeVerifyResponse);
 
 void BM_VerifyEnvelope(benchmark::State& state) {
   for (auto _ : state) {

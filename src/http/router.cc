@@ -47,7 +47,7 @@ unsigned HttpStatus(Rejection rejection) {
 HttpResponse ServiceErrorResponse(const ServiceError& error) {
   HttpResponse response =
       ErrorResponse(HttpStatus(error.rejection), error.code, error.field);
-  if (error.rejection == Rejection::kUnavailable) response.set(http::field::retry_after, "1");
+  if (error.rejection == Rejection::kUnavailable) response.Set("Retry-After", "1");
   return response;
 }
 
@@ -90,8 +90,8 @@ std::string VerifyEnvelope(const Identity& identity) {
 // (nginx auth_request sees only the headers of the answer).
 HttpResponse PrivateErrorResponse(const ServiceError& error) {
   HttpResponse response = ServiceErrorResponse(error);
-  response.set("X-Auth-Error-Code", MessageCodeName(error.code));
-  response.set("X-Auth-Error-Field", error.field);
+  response.Set("X-Auth-Error-Code", MessageCodeName(error.code));
+  response.Set("X-Auth-Error-Field", error.field);
   return response;
 }
 
@@ -108,29 +108,15 @@ HttpResponse GrantResponse(const Outcome<TokenGrant>& outcome) {
   return EnvelopeResponse(200, SuccessEnvelope(outcome.value->user_id, GrantDetails(*outcome.value)));
 }
 
-std::vector<std::string> HeaderValues(const HttpRequest& request, http::field field) {
-  std::vector<std::string> values;
-  auto range = request.equal_range(field);
-  for (auto it = range.first; it != range.second; ++it) values.emplace_back(it->value());
-  return values;
-}
-
-std::vector<std::string> HeaderValues(const HttpRequest& request, std::string_view name) {
-  std::vector<std::string> values;
-  auto range = request.equal_range(name);
-  for (auto it = range.first; it != range.second; ++it) values.emplace_back(it->value());
-  return values;
-}
-
 }  // namespace
 
 HttpResponse EnvelopeResponse(unsigned status, std::string body) {
-  HttpResponse response{static_cast<http::status>(status), 11};
-  response.set(http::field::content_type, "application/json");
-  response.set(http::field::cache_control, "no-store");
+  HttpResponse response(status);
+  response.Set("Content-Type", "application/json");
+  response.Set("Cache-Control", "no-store");
   response.body() = std::move(body);
   if (status == 401 || status == 403) {
-    response.set(http::field::www_authenticate, "Bearer realm=\"authgate\"");
+    response.Set("WWW-Authenticate", "Bearer realm=\"authgate\"");
   }
   return response;
 }
@@ -165,7 +151,7 @@ class ApiHandler::Later {
   Respond Take() const {
     return [&handler = handler_, route_index = route_index_, started = started_,
             respond = defer_()](HttpResponse response) {
-      handler.Record(route_index, response.result_int(), started);
+      handler.Record(route_index, response.status(), started);
       respond(std::move(response));
     };
   }
@@ -205,7 +191,7 @@ ApiHandler::Answer ApiHandler::OnPool(WorkerPool& pool, const Later& later,
   if (!queued) {
     in_progress.fetch_sub(1);
     HttpResponse busy = ErrorResponse(503, MessageCode::kServiceUnavailable);
-    busy.set(http::field::retry_after, "1");
+    busy.Set("Retry-After", "1");
     (*respond)(std::move(busy));
   }
   return std::nullopt;
@@ -220,15 +206,16 @@ std::string ApiHandler::ClientAddress(const HttpRequest& request, const std::str
   // Walk X-Forwarded-For from the right: the first address not a trusted proxy is the client.
   std::string client = peer;
   std::vector<std::string> hops;
-  for (const std::string& header : HeaderValues(request, std::string_view("X-Forwarded-For"))) {
+  for (std::string_view header : request.Values("X-Forwarded-For")) {
     size_t start = 0;
     while (start <= header.size()) {
       size_t comma = header.find(',', start);
-      if (comma == std::string::npos) comma = header.size();
-      std::string hop = header.substr(start, comma - start);
-      hop.erase(0, hop.find_first_not_of(' '));
-      hop.erase(hop.find_last_not_of(' ') + 1);
-      if (!hop.empty()) hops.push_back(hop);
+      if (comma == std::string_view::npos) comma = header.size();
+      std::string_view hop = header.substr(start, comma - start);
+      const size_t first = hop.find_first_not_of(' ');
+      hop = first == std::string_view::npos ? std::string_view() : hop.substr(first);
+      hop = hop.substr(0, hop.find_last_not_of(' ') + 1);
+      if (!hop.empty()) hops.emplace_back(hop);
       start = comma + 1;
     }
   }
@@ -251,7 +238,7 @@ std::optional<HttpResponse> ApiHandler::Handle(HttpRequest& request,
   }
   Later later(*this, defer, route_index, started);
   Answer answer = RouteRequest(request, peer_address, route_index, later);
-  if (answer) Record(route_index, answer->result_int(), started);
+  if (answer) Record(route_index, answer->status(), started);
   return answer;
 }
 
@@ -262,7 +249,7 @@ ApiHandler::Answer ApiHandler::RouteRequest(HttpRequest& request, const std::str
   bool head = request.method() == http::verb::head && entry.method == http::verb::get;
   if (request.method() != entry.method && !head) {
     HttpResponse response = ErrorResponse(405, MessageCode::kMethodNotAllowed);
-    response.set(http::field::allow, entry.allow);
+    response.Set("Allow", entry.allow);
     return response;
   }
   switch (entry.route) {
@@ -273,11 +260,11 @@ ApiHandler::Answer ApiHandler::RouteRequest(HttpRequest& request, const std::str
       if (!limiter_.Allow(client, deps_.clock.NowMillis(), &retry_after)) {
         deps_.metrics.Count("ratelimited", entry.route == Route::kLogin ? "login" : "refresh");
         HttpResponse response = ErrorResponse(429, MessageCode::kTooManyRequests);
-        response.set(http::field::retry_after, std::to_string(retry_after));
+        response.Set("Retry-After", std::to_string(retry_after));
         return response;
       }
-      std::vector<std::string> types = HeaderValues(request, http::field::content_type);
-      if (types.size() != 1 || !IsJsonContentType(types.front())) {
+      if (request.Count("Content-Type") != 1 ||
+          !IsJsonContentType(request.Value("Content-Type"))) {
         return ErrorResponse(415, MessageCode::kUnsupportedMediaType);
       }
       if (entry.route == Route::kLogin) return HandleLogin(request, client, later);
@@ -287,9 +274,9 @@ ApiHandler::Answer ApiHandler::RouteRequest(HttpRequest& request, const std::str
     case Route::kLogout:
       return HandlePrivate(request, true, ClientAddress(request, peer_address), later);
     case Route::kJwks: {
-      HttpResponse response{http::status::ok, 11};
-      response.set(http::field::content_type, "application/json");
-      response.set(http::field::cache_control, "max-age=60");
+      HttpResponse response(200);
+      response.Set("Content-Type", "application/json");
+      response.Set("Cache-Control", "max-age=60");
       response.body() = deps_.keys.Snapshot()->JwksJson(deps_.clock.NowSeconds());
       return response;
     }
@@ -297,18 +284,18 @@ ApiHandler::Answer ApiHandler::RouteRequest(HttpRequest& request, const std::str
     case Route::kReady: {
       if (deps_.store.Ping()) return EnvelopeResponse(200, SuccessEnvelope(0, {{"ready", true}}));
       HttpResponse response = ErrorResponse(503, MessageCode::kServiceUnavailable);
-      response.set(http::field::retry_after, "1");
+      response.Set("Retry-After", "1");
       return response;
     }
     case Route::kOpenApi: {
-      HttpResponse response{http::status::ok, 11};
-      response.set(http::field::content_type, "application/json");
+      HttpResponse response(200);
+      response.Set("Content-Type", "application/json");
       response.body() = std::string(OpenApiDocument());
       return response;
     }
     case Route::kMetrics: {
-      HttpResponse response{http::status::ok, 11};
-      response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+      HttpResponse response(200);
+      response.Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
       response.body() = deps_.metrics.Render(deps_.hash_pool.QueueDepth(),
                                              deps_.service.store_errors());
       return response;
@@ -343,10 +330,16 @@ ApiHandler::Answer ApiHandler::HandleRefresh(const HttpRequest& request,
 
 ApiHandler::Answer ApiHandler::HandlePrivate(const HttpRequest& request, bool logout,
                                              const std::string& client, const Later& later) {
-  RequestCredentials credentials{HeaderValues(request, http::field::authorization),
-                                 HeaderValues(request, std::string_view("otp"))};
+  RequestCredentials credentials{request.Value("Authorization"),
+                                 request.Count("Authorization"), request.Value("otp"),
+                                 request.Count("otp")};
   if (logout) {
-    return OnPool(deps_.store_pool, later, [this, credentials = std::move(credentials), client] {
+    // The pool outlives the request's buffers: it gets copies.
+    return OnPool(deps_.store_pool, later,
+                  [this, credentials, authorization = std::string(credentials.authorization),
+                   otp = std::string(credentials.otp), client]() mutable {
+      credentials.authorization = authorization;
+      credentials.otp = otp;
       Outcome<Identity> outcome = deps_.service.Logout(credentials, client);
       if (!outcome.value) return PrivateErrorResponse(outcome.error);
       return EnvelopeResponse(200, SuccessEnvelope(outcome.value->user_id, nullptr));
@@ -356,8 +349,8 @@ ApiHandler::Answer ApiHandler::HandlePrivate(const HttpRequest& request, bool lo
   if (!outcome.value) return PrivateErrorResponse(outcome.error);
   const Identity& identity = *outcome.value;
   HttpResponse response = EnvelopeResponse(200, VerifyEnvelope(identity));
-  response.set("X-Auth-User-Id", std::to_string(identity.user_id));
-  response.set("X-Auth-Username", identity.username);
+  response.Set("X-Auth-User-Id", std::to_string(identity.user_id));
+  response.Set("X-Auth-Username", identity.username);
   return response;
 }
 

@@ -3,7 +3,6 @@
 // pools; the handler never blocks its caller on Argon2id or a store write.
 #pragma once
 
-#include <boost/beast/http.hpp>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -16,6 +15,7 @@
 
 #include "core/clock.h"
 #include "core/rate_limit.h"
+#include "http/message.h"
 #include "service/auth_service.h"
 #include "service/key_ring.h"
 #include "service/metrics.h"
@@ -24,8 +24,6 @@
 
 namespace authgate {
 
-using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
-using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
 // Receives the response; may be called from any thread, exactly once.
 using Respond = std::function<void(HttpResponse)>;
 // Hands out the callback of an answer computed later (on a worker pool); called at most once.

@@ -5,7 +5,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/beast/core/stream_traits.hpp>
+#include <boost/beast/http/error.hpp>
 #include <chrono>
 #include <ctime>
 #include <optional>
@@ -39,34 +40,6 @@ SteadyTime CoarseNow() {
   clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
   return SteadyTime(std::chrono::duration_cast<SteadyTime::duration>(
       std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec)));
-}
-
-// Appends the status line, the response's own fields, Content-Length and (when needed)
-// Connection, then the body unless `head`.
-void Serialize(const HttpResponse& response, unsigned version, bool keep_alive, bool head,
-               std::string* out) {
-  out->clear();
-  *out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-  *out += std::to_string(response.result_int());
-  *out += ' ';
-  *out += http::obsolete_reason(response.result());
-  *out += "\r\n";
-  for (const auto& field : response) {
-    if (field.name() == http::field::content_length || field.name() == http::field::connection) {
-      continue;
-    }
-    *out += field.name_string();
-    *out += ": ";
-    *out += field.value();
-    *out += "\r\n";
-  }
-  *out += "Content-Length: ";
-  *out += std::to_string(response.body().size());
-  *out += "\r\n";
-  if (version == 10 && keep_alive) *out += "Connection: keep-alive\r\n";
-  if (version != 10 && !keep_alive) *out += "Connection: close\r\n";
-  *out += "\r\n";
-  if (!head) *out += response.body();
 }
 
 }  // namespace
@@ -184,7 +157,7 @@ class Connection final : public ConnectionBase,
       OnDrain(now);
       if (state_ == State::kClosed) return;
     }
-    parser_.emplace();
+    parser_.emplace(request_);
     parser_->header_limit(static_cast<std::uint32_t>(server_.limits_.max_header_bytes));
     parser_->body_limit(server_.limits_.max_body_bytes);
     parser_->eager(true);
@@ -223,13 +196,12 @@ class Connection final : public ConnectionBase,
   void Dispatch() {
     state_ = State::kHandling;
     deadline_ = SteadyTime::max();  // the handler answers; a worker pool bounds its own queue
-    HttpRequest request = parser_->release();
-    keep_alive_ = request.keep_alive() && !server_.draining_;
-    version_ = request.version();
-    head_ = request.method() == http::verb::head;
+    keep_alive_ = request_.keep_alive() && !server_.draining_;
+    version_ = request_.version();
+    head_ = request_.method() == http::verb::head;
     std::optional<HttpResponse> answer;
     try {
-      answer = server_.handler_.Handle(request, peer_, [this] { return Deferred(); });
+      answer = server_.handler_.Handle(request_, peer_, [this] { return Deferred(); });
     } catch (const std::exception&) {
       // No internals in the body (SPEC.md §6); the handler never answered, so answer here.
       keep_alive_ = false;
@@ -260,7 +232,7 @@ class Connection final : public ConnectionBase,
     if (server_.draining_) keep_alive_ = false;
     state_ = State::kWriting;
     ++served_;
-    Serialize(response, version_, keep_alive_, head_, &out_);
+    SerializeResponse(response, version_, keep_alive_, head_, &out_);
     deadline_ = CoarseNow() +
                 std::chrono::seconds(server_.limits_.write_timeout_s);
     asio::async_write(stream_, asio::buffer(out_),
@@ -319,7 +291,8 @@ class Connection final : public ConnectionBase,
   EventLoop& loop_;
   Stream stream_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  HttpRequest request_;  // the request being read or answered; its buffers are reused
+  std::optional<RequestParser> parser_;
   std::string out_;
   size_t discarded_ = 0;
   std::string peer_;

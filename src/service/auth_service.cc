@@ -251,13 +251,13 @@ std::optional<CachedSession> AuthService::LoadSession(const std::string& session
 
 Outcome<Identity> AuthService::Authenticate(const RequestCredentials& credentials, int64_t now) {
   using Fail = Outcome<Identity>;
-  if (credentials.authorization.empty()) {
+  if (credentials.authorization_count == 0) {
     return Fail::Fail(Rejection::kUnauthorized, MessageCode::kRequired, "Authorization");
   }
   const Fail invalid =
       Fail::Fail(Rejection::kUnauthorized, MessageCode::kTokenInvalid, "Authorization");
-  if (credentials.authorization.size() != 1) return invalid;
-  std::optional<std::string_view> token = BearerToken(credentials.authorization.front());
+  if (credentials.authorization_count != 1) return invalid;
+  std::optional<std::string_view> token = BearerToken(credentials.authorization);
   if (!token) return invalid;
   std::shared_ptr<const VerifiedToken> verified = tokens_.Find(*token);
   if (!verified) {
@@ -290,11 +290,11 @@ Outcome<Identity> AuthService::Authenticate(const RequestCredentials& credential
     return Fail::Fail(Rejection::kUnauthorized, MessageCode::kTokenExpired, "Authorization");
   }
 
-  if (credentials.otp.empty() || credentials.otp.front().empty()) {
+  if (credentials.otp_count == 0 || credentials.otp.empty()) {
     return Fail::Fail(Rejection::kUnauthorized, MessageCode::kRequired, "otp");
   }
-  bool otp_ok = credentials.otp.size() == 1 &&
-                user->MatchRequestOtp(credentials.otp.front(), now, settings_.skew_steps);
+  bool otp_ok = credentials.otp_count == 1 &&
+                user->MatchRequestOtp(credentials.otp, now, settings_.skew_steps);
   if (!otp_ok) {
     Result<bool> revoked =
         store_.RecordOtpFailure(session_id, settings_.lockout.max_failed_attempts, now);

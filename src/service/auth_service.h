@@ -74,8 +74,12 @@ struct Identity {
 
 // The credentials of a private request, as found in its headers (each header's values).
 struct RequestCredentials {
-  std::vector<std::string> authorization;
-  std::vector<std::string> otp;
+  // The first value of each field (views into the caller's request) and how many values came:
+  // a field sent more than once is refused.
+  std::string_view authorization;
+  size_t authorization_count = 0;
+  std::string_view otp;
+  size_t otp_count = 0;
 };
 
 // The sealing context of a user's TOTP secret (binds the ciphertext to the username).

@@ -1,9 +1,8 @@
-// Fuzzes the HTTP request path: raw bytes through Beast's parser and authgate's router and
+// Fuzzes the HTTP request path: raw bytes through authgate's RequestParser (Beast's basic_parser) and its router and
 // handlers (with a real service on a SQLite store in a temporary directory) into a response.
 // Every complete request must get exactly one response with an envelope or known body.
 #include <unistd.h>
 
-#include <boost/beast/http.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -19,7 +18,6 @@
 namespace {
 
 using namespace authgate;
-namespace http = boost::beast::http;
 
 struct World {
   std::unique_ptr<Store> store;
@@ -60,7 +58,8 @@ struct World {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static World world;
-  http::request_parser<http::string_body> parser;
+  static HttpRequest request;
+  RequestParser parser(request);
   parser.header_limit(8192);
   parser.body_limit(16384);
   parser.eager(true);
@@ -70,11 +69,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::promise<HttpResponse> answered;
   std::future<HttpResponse> response = answered.get_future();
   auto once = std::make_shared<std::promise<HttpResponse>>(std::move(answered));
-  HttpRequest request = parser.release();
   std::optional<HttpResponse> now = world.handler->Handle(request, "127.0.0.1", [once] {
     return Respond([once](HttpResponse r) { once->set_value(std::move(r)); });
   });
   HttpResponse r = now ? std::move(*now) : response.get();
-  if (r.result_int() < 200 || r.result_int() > 599) __builtin_trap();
+  if (r.status() < 200 || r.status() > 599) __builtin_trap();
   return 0;
 }

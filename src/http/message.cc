@@ -1,0 +1,139 @@
+#include "http/message.h"
+
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/status.hpp>
+#include <charconv>
+
+namespace authgate {
+
+namespace http = boost::beast::http;
+
+namespace {
+
+// Buffers larger than this are released after their request rather than kept for the next one.
+constexpr size_t kKeptCapacity = 64 * 1024;
+
+void Release(std::string& buffer) {
+  if (buffer.capacity() > kKeptCapacity) std::string().swap(buffer);
+  buffer.clear();
+}
+
+}  // namespace
+
+size_t HttpRequest::Count(std::string_view name) const {
+  size_t count = 0;
+  for (const FieldRef& field : refs_) {
+    if (boost::beast::iequals(Name(field), name)) ++count;
+  }
+  return count;
+}
+
+std::string_view HttpRequest::Value(std::string_view name) const {
+  for (const FieldRef& field : refs_) {
+    if (boost::beast::iequals(Name(field), name)) return FieldValue(field);
+  }
+  return {};
+}
+
+std::vector<std::string_view> HttpRequest::Values(std::string_view name) const {
+  std::vector<std::string_view> values;
+  for (const FieldRef& field : refs_) {
+    if (boost::beast::iequals(Name(field), name)) values.push_back(FieldValue(field));
+  }
+  return values;
+}
+
+void HttpRequest::Reset() {
+  method_ = http::verb::unknown;
+  version_ = 11;
+  keep_alive_ = false;
+  Release(target_);
+  Release(fields_);
+  Release(body_);
+  if (refs_.capacity() > 256) std::vector<FieldRef>().swap(refs_);
+  refs_.clear();
+}
+
+void RequestParser::on_request_impl(http::verb method, std::string_view, std::string_view target,
+                                    int version, error_code&) {
+  request_.method_ = method;
+  request_.target_.assign(target);
+  request_.version_ = static_cast<unsigned>(version);
+}
+
+void RequestParser::on_field_impl(http::field, std::string_view name, std::string_view value,
+                                  error_code&) {
+  // The header limit bounds both sizes well below 2^32.
+  std::string& fields = request_.fields_;
+  HttpRequest::FieldRef ref{};
+  ref.name_offset = static_cast<uint32_t>(fields.size());
+  ref.name_size = static_cast<uint32_t>(name.size());
+  fields += name;
+  ref.value_offset = static_cast<uint32_t>(fields.size());
+  ref.value_size = static_cast<uint32_t>(value.size());
+  fields += value;
+  request_.refs_.push_back(ref);
+}
+
+void RequestParser::on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
+                                      error_code&) {
+  // The parser has already checked content_length against its body limit.
+  if (content_length) request_.body_.reserve(static_cast<size_t>(*content_length));
+}
+
+size_t RequestParser::on_body_impl(std::string_view body, error_code&) {
+  request_.body_ += body;
+  return body.size();
+}
+
+size_t RequestParser::on_chunk_body_impl(std::uint64_t, std::string_view body, error_code&) {
+  request_.body_ += body;
+  return body.size();
+}
+
+void RequestParser::on_finish_impl(error_code&) { request_.keep_alive_ = keep_alive(); }
+
+void HttpResponse::Set(std::string_view name, std::string_view value) {
+  fields_ += name;
+  fields_ += ": ";
+  for (char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((byte >= 0x20 && byte != 0x7f) || c == '\t') fields_ += c;
+  }
+  fields_ += "\r\n";
+}
+
+std::string_view HttpResponse::Field(std::string_view name) const {
+  std::string_view rest = fields_;
+  while (!rest.empty()) {
+    const size_t end = rest.find("\r\n");
+    std::string_view line = rest.substr(0, end);
+    rest.remove_prefix(end + 2);
+    const size_t colon = line.find(':');
+    if (boost::beast::iequals(line.substr(0, colon), name)) return line.substr(colon + 2);
+  }
+  return {};
+}
+
+void SerializeResponse(const HttpResponse& response, unsigned version, bool keep_alive, bool head,
+                       std::string* out) {
+  char number[24];
+  out->clear();
+  *out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  *out += std::string_view(number, std::to_chars(number, number + sizeof number,
+                                                 response.status()).ptr - number);
+  *out += ' ';
+  *out += http::obsolete_reason(static_cast<http::status>(response.status()));
+  *out += "\r\n";
+  *out += response.fields();
+  *out += "Content-Length: ";
+  *out += std::string_view(number, std::to_chars(number, number + sizeof number,
+                                                 response.body().size()).ptr - number);
+  *out += "\r\n";
+  if (version == 10 && keep_alive) *out += "Connection: keep-alive\r\n";
+  if (version != 10 && !keep_alive) *out += "Connection: close\r\n";
+  *out += "\r\n";
+  if (!head) *out += response.body();
+}
+
+}  // namespace authgate

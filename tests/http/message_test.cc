@@ -1,0 +1,137 @@
+// HttpRequest / RequestParser / HttpResponse / SerializeResponse (src/http/message.h).
+#include "http/message.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <string>
+
+namespace authgate {
+namespace {
+
+namespace http = boost::beast::http;
+
+// Feeds `raw` to a fresh parser in pieces of `chunk` bytes; returns the parser's final error.
+boost::beast::error_code Parse(std::string_view raw, HttpRequest& request, size_t chunk = 1 << 20,
+                               size_t body_limit = 16384) {
+  RequestParser parser(request);
+  parser.header_limit(8192);
+  parser.body_limit(body_limit);
+  parser.eager(true);
+  std::string pending;
+  boost::beast::error_code ec;
+  for (size_t at = 0; at < raw.size() || !pending.empty();) {
+    const size_t take = std::min(chunk, raw.size() - at);
+    pending.append(raw.substr(at, take));
+    at += take;
+    ec = {};
+    const size_t used = parser.put(boost::asio::buffer(pending), ec);
+    pending.erase(0, used);
+    if (ec == http::error::need_more) {
+      if (at == raw.size()) return ec;
+      continue;
+    }
+    if (ec || parser.is_done()) return ec;
+  }
+  return ec;
+}
+
+TEST(RequestParser, ReadsRequestLineFieldsAndBody) {
+  HttpRequest request;
+  const std::string raw =
+      "POST /api/v1/public/auth/login?x=1 HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+      "Content-Length: 7\r\n\r\n{\"a\":1}";
+  ASSERT_FALSE(Parse(raw, request));
+  EXPECT_EQ(request.method(), http::verb::post);
+  EXPECT_EQ(request.target(), "/api/v1/public/auth/login?x=1");
+  EXPECT_EQ(request.version(), 11u);
+  EXPECT_TRUE(request.keep_alive());
+  EXPECT_EQ(request.Value("content-type"), "application/json");
+  EXPECT_EQ(request.body(), "{\"a\":1}");
+}
+
+TEST(RequestParser, SameResultWhateverTheReadSizes) {
+  const std::string raw =
+      "GET /x HTTP/1.1\r\nAuthorization: Bearer abc\r\notp: 123456\r\n\r\n";
+  for (size_t chunk : {1, 2, 7, 64}) {
+    HttpRequest request;
+    ASSERT_FALSE(Parse(raw, request, chunk)) << chunk;
+    EXPECT_EQ(request.Value("Authorization"), "Bearer abc") << chunk;
+    EXPECT_EQ(request.Value("OTP"), "123456") << chunk;
+  }
+}
+
+TEST(RequestParser, RepeatedFieldsAreCountedInOrder) {
+  HttpRequest request;
+  ASSERT_FALSE(Parse("GET / HTTP/1.1\r\notp: 1\r\nOtp: 2\r\nX-Forwarded-For: a, b\r\n"
+                     "x-forwarded-for: c\r\n\r\n",
+                     request));
+  EXPECT_EQ(request.Count("otp"), 2u);
+  EXPECT_EQ(request.Value("otp"), "1");
+  EXPECT_EQ(request.Values("X-Forwarded-For"), (std::vector<std::string_view>{"a, b", "c"}));
+  EXPECT_EQ(request.Count("Authorization"), 0u);
+  EXPECT_EQ(request.Value("Authorization"), "");
+}
+
+TEST(RequestParser, ReusedRequestForgetsThePreviousOne) {
+  HttpRequest request;
+  ASSERT_FALSE(Parse("POST /a HTTP/1.1\r\notp: 1\r\nContent-Length: 3\r\n\r\nabc", request));
+  ASSERT_FALSE(Parse("GET /b HTTP/1.0\r\n\r\n", request));
+  EXPECT_EQ(request.target(), "/b");
+  EXPECT_EQ(request.Count("otp"), 0u);
+  EXPECT_EQ(request.body(), "");
+  EXPECT_EQ(request.version(), 10u);
+  EXPECT_FALSE(request.keep_alive());  // HTTP/1.0 without keep-alive
+}
+
+TEST(RequestParser, ChunkedBodyIsJoined) {
+  HttpRequest request;
+  ASSERT_FALSE(Parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+                     request, 5));
+  EXPECT_EQ(request.body(), "abcde");
+}
+
+TEST(RequestParser, LimitsAndSyntaxAreErrors) {
+  HttpRequest request;
+  EXPECT_EQ(Parse("POST / HTTP/1.1\r\nContent-Length: 20\r\n\r\n", request, 64, 10),
+            http::error::body_limit);
+  EXPECT_EQ(Parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nb\r\nhello world\r\n0\r\n\r\n",
+                  request, 64, 10),
+            http::error::body_limit);
+  EXPECT_EQ(Parse("GET / HTTP/1.1\r\nX: " + std::string(9000, 'a') + "\r\n\r\n", request),
+            http::error::header_limit);
+  EXPECT_TRUE(Parse("GET / HTTP/1.1\r\nBad Name: x\r\n\r\n", request));
+  EXPECT_TRUE(Parse("GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", request));
+  EXPECT_TRUE(Parse("NOT HTTP\r\n\r\n", request));
+}
+
+TEST(HttpResponse, FieldsKeepTheirOrderAndDropControlCharacters) {
+  HttpResponse response(401);
+  response.Set("Content-Type", "application/json");
+  response.Set("X-Auth-Username", "a\r\nSet-Cookie: x=1");
+  EXPECT_EQ(response.status(), 401u);
+  EXPECT_EQ(response.fields(),
+            "Content-Type: application/json\r\nX-Auth-Username: aSet-Cookie: x=1\r\n");
+  EXPECT_EQ(response.Field("content-type"), "application/json");
+  EXPECT_EQ(response.Field("Retry-After"), "");
+}
+
+TEST(SerializeResponse, StatusLineLengthAndConnection) {
+  HttpResponse response(200);
+  response.Set("Cache-Control", "no-store");
+  response.body() = "{}";
+  std::string out = "old";
+  SerializeResponse(response, 11, true, false, &out);
+  EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nCache-Control: no-store\r\nContent-Length: 2\r\n\r\n{}");
+  SerializeResponse(response, 11, false, true, &out);
+  EXPECT_EQ(out,
+            "HTTP/1.1 200 OK\r\nCache-Control: no-store\r\nContent-Length: 2\r\n"
+            "Connection: close\r\n\r\n");
+  SerializeResponse(HttpResponse(404), 10, true, false, &out);
+  EXPECT_EQ(out, "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n");
+}
+
+}  // namespace
+}  // namespace authgate
