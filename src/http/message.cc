@@ -2,7 +2,9 @@
 
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/status.hpp>
+#include <algorithm>
 #include <charconv>
+#include <iterator>
 
 namespace authgate {
 
@@ -94,11 +96,17 @@ size_t RequestParser::on_chunk_body_impl(std::uint64_t, std::string_view body, e
 void RequestParser::on_finish_impl(error_code&) { request_.keep_alive_ = keep_alive(); }
 
 void HttpResponse::Set(std::string_view name, std::string_view value) {
+  const auto control = [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return (byte < 0x20 && c != '\t') || byte == 0x7f;
+  };
   fields_ += name;
   fields_ += ": ";
-  for (char c : value) {
-    const auto byte = static_cast<unsigned char>(c);
-    if ((byte >= 0x20 && byte != 0x7f) || c == '\t') fields_ += c;
+  if (std::none_of(value.begin(), value.end(), control)) {
+    fields_ += value;
+  } else {
+    std::copy_if(value.begin(), value.end(), std::back_inserter(fields_),
+                 [&](char c) { return !control(c); });
   }
   fields_ += "\r\n";
 }

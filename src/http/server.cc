@@ -59,7 +59,10 @@ class ConnectionBase {
 // except Post-ed work runs on that thread.
 class EventLoop {
  public:
-  EventLoop() : io_(1), sweep_(io_) {}
+  // One thread runs the loop and every socket operation of its connections happens on it, so
+  // the reactor needs no per-socket lock (UNSAFE_IO); posting to the loop from other threads
+  // (answers from the worker pools, Drain) stays safe.
+  EventLoop() : io_(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO), sweep_(io_) {}
 
   asio::io_context& io() { return io_; }
   void Run() {

@@ -42,6 +42,13 @@ std::optional<std::string_view> BearerToken(std::string_view header) {
 
 std::string TotpAssociatedData(const std::string& username) { return "totp:" + username; }
 
+namespace {
+uint64_t NextInstanceId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1);
+}
+}  // namespace
+
 AuthService::AuthService(Store& store, const CryptoBox& box, KeyRing& keys, StateCache& cache,
                          Metrics& metrics, AuditLog& audit, const Clock& clock,
                          ServiceSettings settings)
@@ -53,7 +60,8 @@ AuthService::AuthService(Store& store, const CryptoBox& box, KeyRing& keys, Stat
       audit_(audit),
       clock_(clock),
       settings_(std::move(settings)),
-      verify_success_(metrics.Counter("verifications", "success")) {
+      verify_success_(metrics.Counter("verifications", "success")),
+      instance_id_(NextInstanceId()) {
   // Unknown usernames verify against this hash, so they take as long as wrong passwords.
   Result<std::string> dummy = HashPassword(RandomPassword(24), settings_.password);
   if (dummy) dummy_hash_ = *dummy;
@@ -249,7 +257,8 @@ std::optional<CachedSession> AuthService::LoadSession(const std::string& session
   return session;
 }
 
-Outcome<Identity> AuthService::Authenticate(const RequestCredentials& credentials, int64_t now) {
+Outcome<Identity> AuthService::Authenticate(const RequestCredentials& credentials, int64_t now,
+                                            VerifyMemo::Entry* memo_entry) {
   using Fail = Outcome<Identity>;
   if (credentials.authorization_count == 0) {
     return Fail::Fail(Rejection::kUnauthorized, MessageCode::kRequired, "Authorization");
@@ -315,15 +324,67 @@ Outcome<Identity> AuthService::Authenticate(const RequestCredentials& credential
   if (user->status != AccountStatus::kActive) {
     return Fail::Fail(Rejection::kForbidden, StatusCode(user->status));
   }
+  if (memo_entry != nullptr && session->otp_failures == 0) {
+    memo_entry->user_id = user_id;
+    memo_entry->username = user->username;
+    memo_entry->session_id = session_id;
+    memo_entry->exp = verified->exp;
+    memo_entry->user = user;
+  }
   Outcome<Identity> outcome;
   outcome.value = Identity{user_id, user->username, session_id, verified->exp};
   return outcome;
 }
 
+VerifyMemo& AuthService::ThreadMemo() {
+  // One memo per thread, for the service that used it last on that thread (several services
+  // only exist in tests; switching empties it).
+  thread_local struct {
+    uint64_t owner = 0;
+    std::unique_ptr<VerifyMemo> memo;
+  } slot;
+  if (slot.owner != instance_id_) {
+    slot.memo = std::make_unique<VerifyMemo>();
+    slot.owner = instance_id_;
+  }
+  return *slot.memo;
+}
+
+std::optional<Identity> AuthService::MemoHit(const RequestCredentials& credentials, int64_t now) {
+  if (credentials.authorization_count != 1 || credentials.otp_count != 1) return std::nullopt;
+  std::optional<std::string_view> token = BearerToken(credentials.authorization);
+  if (!token) return std::nullopt;
+  VerifyMemo& memo = ThreadMemo();
+  memo.Sync(cache_.Generation());
+  VerifyMemo::Entry* entry = memo.Find(*token);
+  if (entry == nullptr || entry->exp <= now - settings_.jwt.leeway_s) return std::nullopt;
+  if (entry->otp_window.step != TotpStep(now)) {
+    entry->otp_window = ComputeTotpWindow(entry->user->totp_secret, now, settings_.skew_steps);
+  }
+  if (!MatchTotpWindow(entry->otp_window, credentials.otp)) return std::nullopt;
+  return Identity{entry->user_id, entry->username, entry->session_id, entry->exp};
+}
+
 Outcome<Identity> AuthService::Verify(const RequestCredentials& credentials) {
-  Outcome<Identity> outcome = Authenticate(credentials, clock_.NowSeconds());
-  if (outcome.value) verify_success_.fetch_add(1, std::memory_order_relaxed);
-  else metrics_.Count("verifications", MessageCodeName(outcome.error.code));
+  const int64_t now = clock_.NowSeconds();
+  if (std::optional<Identity> identity = MemoHit(credentials, now)) {
+    verify_success_.Add();
+    Outcome<Identity> outcome;
+    outcome.value = std::move(identity);
+    return outcome;
+  }
+  const uint64_t generation = cache_.Generation();  // before the lookups
+  VerifyMemo::Entry entry;
+  Outcome<Identity> outcome = Authenticate(credentials, now, &entry);
+  if (outcome.value) {
+    verify_success_.Add();
+    if (entry.user) {
+      std::optional<std::string_view> token = BearerToken(credentials.authorization);
+      ThreadMemo().Put(*token, std::move(entry), generation);
+    }
+  } else {
+    metrics_.Count("verifications", MessageCodeName(outcome.error.code));
+  }
   return outcome;
 }
 
@@ -375,6 +436,7 @@ bool AuthService::FollowChanges() {
   if (keys_changed) {
     if (!keys_.Load()) return false;
     tokens_.Clear();  // a key may have left: verify every token again
+    cache_.Clear();   // and bump the generation, which empties every thread's VerifyMemo
   }
   change_seq_.store(seen);
   return true;

@@ -24,6 +24,7 @@
 #include "service/metrics.h"
 #include "service/state_cache.h"
 #include "service/token_cache.h"
+#include "service/verify_memo.h"
 #include "store/store.h"
 
 namespace authgate {
@@ -104,7 +105,15 @@ class AuthService {
   Outcome<T> Unavailable();
   Outcome<TokenGrant> Grant(int64_t user_id, const std::string& session_id,
                             const std::string& refresh_token, int64_t now);
-  Outcome<Identity> Authenticate(const RequestCredentials& credentials, int64_t now);
+  // On success, *memo_entry (when given) is filled for VerifyMemo when the session had no otp
+  // failures; otherwise it is left without a user.
+  Outcome<Identity> Authenticate(const RequestCredentials& credentials, int64_t now,
+                                 VerifyMemo::Entry* memo_entry = nullptr);
+  // This thread's memo for this service: the verify fast path.
+  VerifyMemo& ThreadMemo();
+  // The identity when `credentials` succeed from this thread's memo alone; nullopt sends the
+  // request through the full verification (which decides every failure).
+  std::optional<Identity> MemoHit(const RequestCredentials& credentials, int64_t now);
   std::shared_ptr<const CachedUser> LoadUser(int64_t user_id, bool* store_failed);
   std::optional<CachedSession> LoadSession(const std::string& session_id, bool* store_failed);
   void FailLogin(const std::string& username, int64_t now, const std::string& client,
@@ -120,7 +129,8 @@ class AuthService {
   const ServiceSettings settings_;
   std::string dummy_hash_;
   TokenCache tokens_;
-  std::atomic<uint64_t>& verify_success_;
+  StripedCounter& verify_success_;
+  const uint64_t instance_id_;  // names this service's VerifyMemo on each thread
   std::atomic<uint64_t> store_errors_{0};
   std::atomic<int64_t> change_seq_{-1};
 };

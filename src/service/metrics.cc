@@ -35,7 +35,19 @@ std::string EndpointStatusLabels(std::string_view endpoint, unsigned status) {
 
 }  // namespace
 
-std::atomic<uint64_t>& Metrics::Counter(std::string_view family, std::string_view label_value) {
+size_t StripedCounter::ThreadStripe() {
+  static std::atomic<size_t> next{0};
+  thread_local const size_t stripe = next.fetch_add(1, std::memory_order_relaxed) % kStripes;
+  return stripe;
+}
+
+uint64_t StripedCounter::Value() const {
+  uint64_t total = 0;
+  for (const Stripe& stripe : stripes_) total += stripe.value.load(std::memory_order_relaxed);
+  return total;
+}
+
+StripedCounter& Metrics::Counter(std::string_view family, std::string_view label_value) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto family_it = counters_.find(family);
   if (family_it == counters_.end()) {
@@ -43,7 +55,7 @@ std::atomic<uint64_t>& Metrics::Counter(std::string_view family, std::string_vie
   }
   auto& values = family_it->second;
   auto it = values.find(label_value);
-  if (it == values.end()) it = values.try_emplace(std::string(label_value), 0).first;
+  if (it == values.end()) it = values.try_emplace(std::string(label_value)).first;
   return it->second;
 }
 
@@ -54,14 +66,15 @@ Metrics::Histogram& Metrics::Latency(std::string_view endpoint, unsigned status)
 
 // One bucket per observation (the first that holds it); Render makes them cumulative.
 void Metrics::Histogram::Observe(double seconds) {
+  Stripe& stripe = stripes_[StripedCounter::ThreadStripe()];
   for (size_t i = 0; i < kBuckets.size(); ++i) {
     if (seconds <= kBuckets[i]) {
-      buckets_[i].fetch_add(1, std::memory_order_relaxed);
+      stripe.buckets[i].fetch_add(1, std::memory_order_relaxed);
       break;
     }
   }
-  count_.fetch_add(1, std::memory_order_relaxed);
-  sum_ns_.fetch_add(static_cast<uint64_t>(seconds * 1e9), std::memory_order_relaxed);
+  stripe.count.fetch_add(1, std::memory_order_relaxed);
+  stripe.sum_ns.fetch_add(static_cast<uint64_t>(seconds * 1e9), std::memory_order_relaxed);
 }
 
 std::string Metrics::Render(size_t hash_queue_depth, uint64_t store_errors) const {
@@ -76,7 +89,7 @@ std::string Metrics::Render(size_t hash_queue_depth, uint64_t store_errors) cons
       out << family.metric << "{";
       if (family.label != nullptr) out << family.label << "=\"" << value << "\"";
       else out << value;  // a whole label set, e.g. endpoint="/healthz",status="200"
-      out << "} " << count.load() << "\n";
+      out << "} " << count.Value() << "\n";
     }
   }
   out << "# HELP authgate_request_duration_seconds Request latency by endpoint and status.\n";
@@ -85,15 +98,22 @@ std::string Metrics::Render(size_t hash_queue_depth, uint64_t store_errors) cons
     const std::string labels = EndpointStatusLabels(key.first, key.second);
     uint64_t cumulative = 0;
     for (size_t i = 0; i < kBuckets.size(); ++i) {
-      cumulative += histogram.buckets_[i].load();
+      for (const Histogram::Stripe& stripe : histogram.stripes_) {
+        cumulative += stripe.buckets[i].load(std::memory_order_relaxed);
+      }
       out << "authgate_request_duration_seconds_bucket{" << labels << ",le=\"" << kBuckets[i]
           << "\"} " << cumulative << "\n";
     }
-    const uint64_t count = histogram.count_.load();
+    uint64_t count = 0;
+    uint64_t sum_ns = 0;
+    for (const Histogram::Stripe& stripe : histogram.stripes_) {
+      count += stripe.count.load(std::memory_order_relaxed);
+      sum_ns += stripe.sum_ns.load(std::memory_order_relaxed);
+    }
     out << "authgate_request_duration_seconds_bucket{" << labels << ",le=\"+Inf\"} "
         << std::max(count, cumulative) << "\n";
     out << "authgate_request_duration_seconds_sum{" << labels << "} "
-        << static_cast<double>(histogram.sum_ns_.load()) / 1e9 << "\n";
+        << static_cast<double>(sum_ns) / 1e9 << "\n";
     out << "authgate_request_duration_seconds_count{" << labels << "} "
         << std::max(count, cumulative) << "\n";
   }
@@ -126,7 +146,7 @@ void RequestStats::Observe(size_t endpoint, unsigned status, double seconds) {
     return;
   }
   Slot& slot = slots_[endpoint * kStatuses.size() + static_cast<size_t>(slot_index)];
-  std::atomic<uint64_t>* counter = slot.counter.load(std::memory_order_acquire);
+  StripedCounter* counter = slot.counter.load(std::memory_order_acquire);
   Metrics::Histogram* latency = slot.latency.load(std::memory_order_acquire);
   if (counter == nullptr || latency == nullptr) {
     // First use of this pair (possibly on two threads at once: both resolve the same objects).
@@ -135,7 +155,7 @@ void RequestStats::Observe(size_t endpoint, unsigned status, double seconds) {
     slot.counter.store(counter, std::memory_order_release);
     slot.latency.store(latency, std::memory_order_release);
   }
-  counter->fetch_add(1, std::memory_order_relaxed);
+  counter->Add();
   latency->Observe(seconds);
 }
 

@@ -15,31 +15,56 @@
 
 namespace authgate {
 
+// A counter spread over cache-line-sized stripes: each thread adds to its own stripe (threads
+// are given stripes in turn), so threads counting at once do not fight over one cache line.
+// Value() sums the stripes.
+class StripedCounter {
+ public:
+  static constexpr size_t kStripes = 8;
+  // This thread's stripe, in [0, kStripes).
+  static size_t ThreadStripe();
+
+  void Add(uint64_t n = 1) {
+    stripes_[ThreadStripe()].value.fetch_add(n, std::memory_order_relaxed);
+  }
+  uint64_t Value() const;
+
+ private:
+  struct alignas(64) Stripe {
+    std::atomic<uint64_t> value{0};
+  };
+  std::array<Stripe, kStripes> stripes_;
+};
+
 class Metrics {
  public:
   static constexpr std::array<double, 12> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
                                                       0.005,  0.01,    0.025,  0.05,  0.1,
                                                       0.25,   1.0};
-  // A latency histogram; Observe is lock-free.
+  // A latency histogram; Observe is lock-free and, like StripedCounter, writes this thread's
+  // stripe only.
   class Histogram {
    public:
     void Observe(double seconds);
 
    private:
     friend class Metrics;
-    std::array<std::atomic<uint64_t>, kBuckets.size()> buckets_{};
-    std::atomic<uint64_t> count_{0};
-    std::atomic<uint64_t> sum_ns_{0};
+    struct alignas(64) Stripe {
+      std::array<std::atomic<uint64_t>, kBuckets.size()> buckets{};
+      std::atomic<uint64_t> count{0};
+      std::atomic<uint64_t> sum_ns{0};
+    };
+    std::array<Stripe, StripedCounter::kStripes> stripes_;
   };
 
   // Families: logins, verifications, refreshes, logouts (label "result"); locks,
   // refresh_reuse, revocations (label "reason"); ratelimited (label "endpoint"); requests
   // (labels "endpoint" and "status": use RequestStats).
   // The returned references stay valid for the life of the Metrics: hot paths keep them.
-  std::atomic<uint64_t>& Counter(std::string_view family, std::string_view label_value);
+  StripedCounter& Counter(std::string_view family, std::string_view label_value);
   Histogram& Latency(std::string_view endpoint, unsigned status);
   void Count(std::string_view family, std::string_view label_value) {
-    Counter(family, label_value).fetch_add(1, std::memory_order_relaxed);
+    Counter(family, label_value).Add();
   }
   std::string Render(size_t hash_queue_depth, uint64_t store_errors) const;
   // Requests on a worker pool (queued or running): logins, refreshes, logouts.
@@ -47,8 +72,7 @@ class Metrics {
 
  private:
   mutable std::mutex mutex_;  // guards the maps' structure, not the values
-  std::map<std::string, std::map<std::string, std::atomic<uint64_t>, std::less<>>, std::less<>>
-      counters_;
+  std::map<std::string, std::map<std::string, StripedCounter, std::less<>>, std::less<>> counters_;
   std::map<std::pair<std::string, unsigned>, Histogram> latencies_;
   std::atomic<int64_t> in_progress_{0};
 };
@@ -65,7 +89,7 @@ class RequestStats {
   static constexpr std::array<unsigned, 12> kStatuses = {200, 400, 401, 403, 404, 405,
                                                          413, 415, 429, 431, 500, 503};
   struct Slot {
-    std::atomic<std::atomic<uint64_t>*> counter{nullptr};
+    std::atomic<StripedCounter*> counter{nullptr};
     std::atomic<Metrics::Histogram*> latency{nullptr};
   };
   Metrics& metrics_;

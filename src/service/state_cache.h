@@ -8,6 +8,7 @@
 // to Put*, which stores nothing if any invalidation happened in between (no stale entry sticks).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -50,7 +51,8 @@ class StateCache {
 
   std::shared_ptr<const CachedUser> FindUser(int64_t user_id) const;
   std::optional<CachedSession> FindSession(const std::string& session_id) const;
-  uint64_t Generation() const;
+  // Bumped by every invalidation; reading it takes no lock.
+  uint64_t Generation() const { return generation_.load(std::memory_order_acquire); }
   void PutUser(std::shared_ptr<const CachedUser> user, uint64_t generation);
   void PutSession(const std::string& session_id, const CachedSession& session,
                   uint64_t generation);
@@ -63,7 +65,7 @@ class StateCache {
  private:
   const size_t max_entries_;
   mutable std::shared_mutex mutex_;
-  uint64_t generation_ = 0;  // bumped by every invalidation
+  std::atomic<uint64_t> generation_{0};  // bumped (under the lock) by every invalidation
   std::unordered_map<int64_t, std::shared_ptr<const CachedUser>> users_;
   std::unordered_map<std::string, CachedSession> sessions_;
 };
