@@ -100,6 +100,7 @@ void HttpResponse::Set(std::string_view name, std::string_view value) {
     const auto byte = static_cast<unsigned char>(c);
     return (byte < 0x20 && c != '\t') || byte == 0x7f;
   };
+  if (fields_.empty()) fields_.reserve(256);  // one allocation for the usual few fields
   fields_ += name;
   fields_ += ": ";
   if (std::none_of(value.begin(), value.end(), control)) {

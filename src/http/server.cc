@@ -1,5 +1,8 @@
 #include "http/server.h"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -7,6 +10,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/http/error.hpp>
+#include <cerrno>
 #include <chrono>
 #include <ctime>
 #include <optional>
@@ -380,36 +384,60 @@ Result<uint16_t> HttpServer::Listen(const std::string& host, uint16_t port) {
   if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) acceptor_.bind(endpoint, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (!ec) acceptor_.native_non_blocking(true, ec);  // Accept() drains it with accept4()
   if (ec) return Error{"listen on " + host + ":" + std::to_string(port) + ": " + ec.message()};
+  protocol_ = endpoint.protocol().family();
   return acceptor_.local_endpoint().port();
 }
 
+// Accepts on the first loop with accept4() and hands the descriptor itself to the next loop,
+// which wraps it there: a socket is registered with, and only ever touched by, its own loop's
+// thread (what the loops' unlocked reactor I/O relies on).
 void HttpServer::Accept() {
-  EventLoop& loop = *loops_[next_loop_];
-  next_loop_ = (next_loop_ + 1) % loops_.size();
-  acceptor_.async_accept(loop.io(), [this, &loop](beast::error_code ec, Socket socket) {
+  acceptor_.async_wait(tcp::acceptor::wait_read, [this](beast::error_code ec) {
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-      // Out of descriptors or similar: back off briefly instead of spinning.
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
       return Accept();
     }
-    if (open_connections_.load() >= limits_.max_connections) {
-      beast::error_code ignored;
-      socket.close(ignored);
-    } else {
-      open_connections_.fetch_add(1);
-      if (tls_) {
-        auto connection =
-            std::make_shared<Connection<TlsStream>>(*this, loop, std::move(socket), *tls_);
-        asio::post(loop.io(), [connection] { connection->Start(); });
-      } else {
-        auto connection = std::make_shared<Connection<Socket>>(*this, loop, std::move(socket));
-        asio::post(loop.io(), [connection] { connection->Start(); });
+    for (int batch = 0; batch < 64; ++batch) {  // what is pending now, in bounded batches
+      const int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr,
+                               SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        // Out of descriptors or similar: back off briefly instead of spinning.
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        break;
       }
+      if (open_connections_.load() >= limits_.max_connections) {
+        ::close(fd);
+        continue;
+      }
+      open_connections_.fetch_add(1);
+      EventLoop& loop = *loops_[next_loop_];
+      next_loop_ = (next_loop_ + 1) % loops_.size();
+      asio::post(loop.io(), [this, &loop, fd] { Adopt(loop, fd); });
     }
     Accept();
   });
+}
+
+void HttpServer::Adopt(EventLoop& loop, int fd) {
+  Socket socket(loop.io());
+  beast::error_code ec;
+  socket.assign(protocol_ == AF_INET6 ? tcp::v6() : tcp::v4(), fd, ec);
+  if (ec) {
+    ::close(fd);
+    open_connections_.fetch_sub(1);
+    return;
+  }
+  if (tls_) {
+    std::make_shared<Connection<TlsStream>>(*this, loop, std::move(socket), *tls_)->Start();
+  } else {
+    std::make_shared<Connection<Socket>>(*this, loop, std::move(socket))->Start();
+  }
 }
 
 void HttpServer::Run() {

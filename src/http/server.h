@@ -61,6 +61,8 @@ class HttpServer {
   friend class Connection;
   friend class EventLoop;
   void Accept();
+  // On `loop`'s thread: wraps an accepted descriptor and starts its connection.
+  void Adopt(EventLoop& loop, int fd);
 
   ApiHandler& handler_;
   const ServerLimits limits_;
@@ -68,6 +70,7 @@ class HttpServer {
   size_t next_loop_ = 0;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::unique_ptr<boost::asio::ssl::context> tls_;
+  int protocol_ = 0;  // address family of the listening socket
   std::atomic<bool> draining_{false};
   std::atomic<size_t> open_connections_{0};
 };

@@ -11,10 +11,13 @@
 // keys, bumps it); the caller checks expiry and the otp code on every use. The entry keeps its
 // own copy of the user's current otp window, so checking a code takes no lock.
 //
-// Only tokens that passed a full verification enter it; bounded by `max_entries` (emptied
-// when full). Not thread-safe: one per thread.
+// Entries are found by a 64-bit SipHash of the token under the memo's own random key, and the
+// token bytes are then compared in constant time: how long a lookup takes says nothing about
+// the tokens in the memo. Only tokens that passed a full verification enter it; bounded by
+// `max_entries` (emptied when full). Not thread-safe: one per thread.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -37,7 +40,7 @@ class VerifyMemo {
     TotpWindow otp_window;                   // this thread's copy
   };
 
-  explicit VerifyMemo(size_t max_entries = 4096) : max_entries_(max_entries) {}
+  explicit VerifyMemo(size_t max_entries = 4096);
 
   // Forgets everything when `generation` differs from the one the entries were made under.
   void Sync(uint64_t generation);
@@ -49,13 +52,16 @@ class VerifyMemo {
   size_t size() const { return entries_.size(); }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view token) const { return std::hash<std::string_view>()(token); }
+  struct Stored {
+    std::string token;
+    Entry entry;
   };
+  uint64_t Hash(std::string_view token) const;
+
   const size_t max_entries_;
+  std::array<unsigned char, 16> key_;
   uint64_t generation_ = 0;
-  std::unordered_map<std::string, Entry, Hash, std::equal_to<>> entries_;
+  std::unordered_map<uint64_t, Stored> entries_;  // by Hash(token): uniform already
 };
 
 }  // namespace authgate

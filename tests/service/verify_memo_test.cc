@@ -3,8 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include "core/random.h"
+
 namespace authgate {
 namespace {
+
+const bool crypto_ready = InitCrypto();
 
 VerifyMemo::Entry EntryFor(int64_t user_id) {
   VerifyMemo::Entry entry;
@@ -15,6 +19,7 @@ VerifyMemo::Entry EntryFor(int64_t user_id) {
 }
 
 TEST(VerifyMemo, FindsOnlyTheExactTokenItWasGiven) {
+  ASSERT_TRUE(crypto_ready);
   VerifyMemo memo;
   memo.Sync(1);
   memo.Put("token-a", EntryFor(7), 1);
