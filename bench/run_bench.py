@@ -299,10 +299,16 @@ http {
         print("time from start to ready: %.0f ms" % ready_ms)
 
     def close(self):
+        # SIGTERM first: nginx's master stops its workers only when asked (SIGKILL would orphan
+        # them, still listening).
         for process in (self.server, self.nginx):
             if process and process.poll() is None:
-                process.kill()
-                process.wait()
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
         shutil.rmtree(self.work, ignore_errors=True)
 
 
@@ -311,7 +317,7 @@ def main():
     parser.add_argument("--accounts", type=int, default=10000)
     parser.add_argument("--sessions", type=int, default=1000, help="distinct sessions for verify")
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=3,
+    parser.add_argument("--rounds", type=int, default=5,
                         help="nginx/authgate pairs for (a) and (b); the median is reported")
     parser.add_argument("--quick", action="store_true",
                         help="only nginx, (a) and (b): for iterating on the verify path")
