@@ -6,18 +6,23 @@
 
 namespace authgate {
 
-static_assert(crypto_shorthash_siphash24_BYTES == 8 && crypto_shorthash_siphash24_KEYBYTES == 16);
+static_assert(crypto_shorthash_siphashx24_BYTES == 16 &&
+              crypto_shorthash_siphashx24_KEYBYTES == 16);
 
 VerifyMemo::VerifyMemo(size_t max_entries) : max_entries_(max_entries) {
   randombytes_buf(key_.data(), key_.size());
 }
 
-uint64_t VerifyMemo::Hash(std::string_view token) const {
-  unsigned char digest[crypto_shorthash_siphash24_BYTES];
-  crypto_shorthash_siphash24(digest, reinterpret_cast<const unsigned char*>(token.data()),
-                             token.size(), key_.data());
-  uint64_t value;
-  std::memcpy(&value, digest, sizeof value);
+VerifyMemo::Digest VerifyMemo::Hash(std::string_view token) const {
+  Digest digest;
+  crypto_shorthash_siphashx24(digest.data(), reinterpret_cast<const unsigned char*>(token.data()),
+                              token.size(), key_.data());
+  return digest;
+}
+
+size_t VerifyMemo::DigestHash::operator()(const Digest& digest) const {
+  size_t value;
+  std::memcpy(&value, digest.data(), sizeof value);  // a PRF output: uniform already
   return value;
 }
 
@@ -29,21 +34,14 @@ void VerifyMemo::Sync(uint64_t generation) {
 
 VerifyMemo::Entry* VerifyMemo::Find(std::string_view token) {
   auto it = entries_.find(Hash(token));
-  if (it == entries_.end()) return nullptr;
-  const std::string& stored = it->second.token;
-  // The length of a token is not secret; its bytes are compared in constant time.
-  if (stored.size() != token.size() ||
-      sodium_memcmp(stored.data(), token.data(), token.size()) != 0) {
-    return nullptr;
-  }
-  return &it->second.entry;
+  return it == entries_.end() ? nullptr : &it->second;
 }
 
 void VerifyMemo::Put(std::string_view token, Entry entry, uint64_t generation) {
   Sync(generation > generation_ ? generation : generation_);
   if (generation != generation_) return;
   if (entries_.size() >= max_entries_) entries_.clear();
-  entries_.insert_or_assign(Hash(token), Stored{std::string(token), std::move(entry)});
+  entries_.insert_or_assign(Hash(token), std::move(entry));
 }
 
 }  // namespace authgate

@@ -11,10 +11,11 @@
 // keys, bumps it); the caller checks expiry and the otp code on every use. The entry keeps its
 // own copy of the user's current otp window, so checking a code takes no lock.
 //
-// Entries are found by a 64-bit SipHash of the token under the memo's own random key, and the
-// token bytes are then compared in constant time: how long a lookup takes says nothing about
-// the tokens in the memo. Only tokens that passed a full verification enter it; bounded by
-// `max_entries` (emptied when full). Not thread-safe: one per thread.
+// Entries are keyed by a 128-bit SipHash (a PRF) of the token under the memo's own random key,
+// as in TokenCache: a hit means these very bytes verified before, and how long a lookup takes
+// says nothing about the tokens in the memo (no token bytes are kept or compared). Only tokens
+// that passed a full verification enter it; bounded by `max_entries` (emptied when full). Not
+// thread-safe: one per thread.
 #pragma once
 
 #include <array>
@@ -52,16 +53,16 @@ class VerifyMemo {
   size_t size() const { return entries_.size(); }
 
  private:
-  struct Stored {
-    std::string token;
-    Entry entry;
+  using Digest = std::array<unsigned char, 16>;
+  struct DigestHash {
+    size_t operator()(const Digest& digest) const;
   };
-  uint64_t Hash(std::string_view token) const;
+  Digest Hash(std::string_view token) const;
 
   const size_t max_entries_;
   std::array<unsigned char, 16> key_;
   uint64_t generation_ = 0;
-  std::unordered_map<uint64_t, Stored> entries_;  // by Hash(token): uniform already
+  std::unordered_map<Digest, Entry, DigestHash> entries_;
 };
 
 }  // namespace authgate
