@@ -1,8 +1,7 @@
 // TokenCache: access tokens whose signature and claims were already verified, so the verify
-// hot path does not decode, parse and check the same JWT again on every request. Keyed by a
-// 128-bit SipHash (libsodium crypto_shorthash_siphashx24, a PRF) of the exact token bytes under
-// a random key made at construction: without the key no one can aim at an entry, so a hit
-// means "these very bytes verified before". The claims are kept; expiry is still checked
+// hot path does not decode, parse and check the same JWT again on every request. Keyed by the
+// token's TokenDigester digest (a keyed PRF of its exact bytes): nobody can aim at an entry, and
+// a hit means "these very bytes verified before". The claims are kept; expiry is still checked
 // against `now` by the caller. Bounded: when a shard is full it is emptied. Cleared whenever
 // the signing keys change.
 #pragma once
@@ -15,6 +14,8 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+
+#include "service/token_digest.h"
 
 namespace authgate {
 
@@ -35,18 +36,15 @@ class TokenCache {
 
  private:
   static constexpr size_t kShards = 16;
-  using Digest = std::array<unsigned char, 16>;
-  struct DigestHash {
-    size_t operator()(const Digest& digest) const;
-  };
   struct Shard {
     mutable std::shared_mutex mutex;
-    std::unordered_map<Digest, std::shared_ptr<const VerifiedToken>, DigestHash> entries;
+    std::unordered_map<TokenDigester::Digest, std::shared_ptr<const VerifiedToken>,
+                       TokenDigester::Hash>
+        entries;
   };
-  Digest Hash(std::string_view token) const;
 
   const size_t max_per_shard_;
-  std::array<unsigned char, 16> key_;
+  const TokenDigester digest_;
   std::array<Shard, kShards> shards_;
 };
 

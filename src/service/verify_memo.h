@@ -11,14 +11,12 @@
 // keys, bumps it); the caller checks expiry and the otp code on every use. The entry keeps its
 // own copy of the user's current otp window, so checking a code takes no lock.
 //
-// Entries are keyed by a 128-bit SipHash (a PRF) of the token under the memo's own random key,
-// as in TokenCache: a hit means these very bytes verified before, and how long a lookup takes
-// says nothing about the tokens in the memo (no token bytes are kept or compared). Only tokens
+// Entries are keyed by the token's TokenDigester digest under the memo's own key: a hit means
+// these very bytes verified before, and no token bytes are kept or compared. Only tokens
 // that passed a full verification enter it; bounded by `max_entries` (emptied when full). Not
 // thread-safe: one per thread.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -27,6 +25,7 @@
 
 #include "core/totp.h"
 #include "service/state_cache.h"
+#include "service/token_digest.h"
 
 namespace authgate {
 
@@ -41,7 +40,7 @@ class VerifyMemo {
     TotpWindow otp_window;                   // this thread's copy
   };
 
-  explicit VerifyMemo(size_t max_entries = 4096);
+  explicit VerifyMemo(size_t max_entries = 4096) : max_entries_(max_entries) {}
 
   // Forgets everything when `generation` differs from the one the entries were made under.
   void Sync(uint64_t generation);
@@ -53,16 +52,10 @@ class VerifyMemo {
   size_t size() const { return entries_.size(); }
 
  private:
-  using Digest = std::array<unsigned char, 16>;
-  struct DigestHash {
-    size_t operator()(const Digest& digest) const;
-  };
-  Digest Hash(std::string_view token) const;
-
   const size_t max_entries_;
-  std::array<unsigned char, 16> key_;
+  const TokenDigester digest_;
   uint64_t generation_ = 0;
-  std::unordered_map<Digest, Entry, DigestHash> entries_;
+  std::unordered_map<TokenDigester::Digest, Entry, TokenDigester::Hash> entries_;
 };
 
 }  // namespace authgate
