@@ -129,21 +129,18 @@ Outcome<TokenGrant> AuthService::Login(const LoginRequest& request, const std::s
                  clock_.NowMillis());
     return Outcome<TokenGrant>::Fail(Rejection::kBadRequest, StatusCode(user.status));
   }
-  Result<bool> fresh = store_.ConsumeLoginOtpStep(user.id, *step, now);
-  if (!fresh) return Unavailable<TokenGrant>();
-  if (!*fresh) return incorrect("otp_reused");
-  if (!store_.RecordLoginSuccess(username)) return Unavailable<TokenGrant>();
+  // The otp step, the reset of the failure count and the session: one transaction.
+  std::string session_id = RandomId();
+  std::string refresh_token = RandomToken();
+  Result<bool> completed =
+      store_.CompleteLogin(username, user.id, *step, session_id, RefreshTokenHash(refresh_token),
+                           now + settings_.refresh_ttl_s, now);
+  if (!completed) return Unavailable<TokenGrant>();
+  if (!*completed) return incorrect("otp_reused");
 
   if (PasswordNeedsRehash(user.password_hash, settings_.password)) {
     Result<std::string> rehashed = HashPassword(request.password, settings_.password);
     if (rehashed && !store_.UpdatePasswordHash(user.id, *rehashed)) store_errors_.fetch_add(1);
-  }
-
-  std::string session_id = RandomId();
-  std::string refresh_token = RandomToken();
-  if (!store_.CreateSession(session_id, user.id, RefreshTokenHash(refresh_token),
-                            now + settings_.refresh_ttl_s, now)) {
-    return Unavailable<TokenGrant>();
   }
   metrics_.Count("logins", "success");
   audit_.Write("login", {{"result", "success"}, {"username", username}, {"userId", user.id},

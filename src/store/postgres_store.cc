@@ -215,6 +215,16 @@ void WriteAttempts(PostgresConnection& c, const std::string& username, const Att
       {username, static_cast<int64_t>(s.count), s.locked_until});
 }
 
+void InsertSession(PostgresConnection& c, const std::string& session_id, int64_t user_id,
+                   const std::string& refresh_hash, int64_t refresh_expires_at, int64_t now) {
+  Run(c, "INSERT INTO sessions(id, user_id, created_at) VALUES($1, $2, $3)",
+      {session_id, user_id, now});
+  Run(c,
+      "INSERT INTO refresh_tokens(hash, session_id, expires_at, created_at) "
+      "VALUES($1, $2, $3, $4)",
+      {refresh_hash, session_id, refresh_expires_at, now});
+}
+
 bool RevokeSessionLocked(PostgresConnection& c, const std::string& session_id, int64_t now) {
   PgResult r = Run(c, "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
                    {now, session_id});
@@ -493,14 +503,23 @@ Result<AttemptState> PostgresStore::GetAttemptState(const std::string& username)
   });
 }
 
-Result<bool> PostgresStore::ConsumeLoginOtpStep(int64_t user_id, int64_t step, int64_t now) {
+Result<bool> PostgresStore::CompleteLogin(const std::string& username, int64_t user_id,
+                                          int64_t otp_step, const std::string& session_id,
+                                          const std::string& refresh_hash,
+                                          int64_t refresh_expires_at, int64_t now) {
   return GuardStore<bool>([&] {
     Lease lease = Acquire();
-    PgResult r = Run(*lease,
-                     "INSERT INTO used_otp_steps(user_id, step, used_at) VALUES($1, $2, $3) "
-                     "ON CONFLICT DO NOTHING",
-                     {user_id, step, now});
-    return r.Affected() == 1;
+    PostgresConnection& c = *lease;
+    Transaction tx(c);
+    PgResult step = Run(c,
+                        "INSERT INTO used_otp_steps(user_id, step, used_at) VALUES($1, $2, $3) "
+                        "ON CONFLICT DO NOTHING",
+                        {user_id, otp_step, now});
+    if (step.Affected() != 1) return false;  // rolled back: nothing written
+    WriteAttempts(c, username, AfterSuccess());
+    InsertSession(c, session_id, user_id, refresh_hash, refresh_expires_at, now);
+    tx.Commit();
+    return true;
   });
 }
 
@@ -511,12 +530,7 @@ Status PostgresStore::CreateSession(const std::string& session_id, int64_t user_
     Lease lease = Acquire();
     PostgresConnection& c = *lease;
     Transaction tx(c);
-    Run(c, "INSERT INTO sessions(id, user_id, created_at) VALUES($1, $2, $3)",
-        {session_id, user_id, now});
-    Run(c,
-        "INSERT INTO refresh_tokens(hash, session_id, expires_at, created_at) "
-        "VALUES($1, $2, $3, $4)",
-        {refresh_hash, session_id, refresh_expires_at, now});
+    InsertSession(c, session_id, user_id, refresh_hash, refresh_expires_at, now);
     tx.Commit();
   });
 }

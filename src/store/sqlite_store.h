@@ -41,7 +41,9 @@ class SqliteStore final : public Store {
                                           const LockoutPolicy& policy) override;
   Status RecordLoginSuccess(const std::string& username) override;
   Result<AttemptState> GetAttemptState(const std::string& username) override;
-  Result<bool> ConsumeLoginOtpStep(int64_t user_id, int64_t step, int64_t now) override;
+  Result<bool> CompleteLogin(const std::string& username, int64_t user_id, int64_t otp_step,
+                             const std::string& session_id, const std::string& refresh_hash,
+                             int64_t refresh_expires_at, int64_t now) override;
   Status CreateSession(const std::string& session_id, int64_t user_id,
                        const std::string& refresh_hash, int64_t refresh_expires_at,
                        int64_t now) override;

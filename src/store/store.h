@@ -122,8 +122,13 @@ class Store {
   // The operator's unlock: the same reset as a successful login.
   Status ClearAttempts(const std::string& username) { return RecordLoginSuccess(username); }
 
-  // Marks a login otp time step as used by `user_id`; false when it already was.
-  virtual Result<bool> ConsumeLoginOtpStep(int64_t user_id, int64_t step, int64_t now) = 0;
+  // A successful login's writes in one transaction: consumes `otp_step` for `user_id`, resets
+  // `username`'s failed attempts and creates the session with its first refresh token. False,
+  // with nothing written, when the step was already used.
+  virtual Result<bool> CompleteLogin(const std::string& username, int64_t user_id,
+                                     int64_t otp_step, const std::string& session_id,
+                                     const std::string& refresh_hash, int64_t refresh_expires_at,
+                                     int64_t now) = 0;
 
   // Sessions and refresh tokens (stored as hashes only).
   virtual Status CreateSession(const std::string& session_id, int64_t user_id,

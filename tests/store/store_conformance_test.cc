@@ -167,10 +167,34 @@ TEST_P(StoreConformance, ConcurrentAttemptsAdmitExactlyTheLimit) {
 TEST_P(StoreConformance, LoginOtpStepIsSingleUse) {
   int64_t alice = AddUser("alice");
   int64_t bob = AddUser("bob");
-  EXPECT_TRUE(*store_->ConsumeLoginOtpStep(alice, 100, kNow));
-  EXPECT_FALSE(*store_->ConsumeLoginOtpStep(alice, 100, kNow));
-  EXPECT_TRUE(*store_->ConsumeLoginOtpStep(alice, 101, kNow));
-  EXPECT_TRUE(*store_->ConsumeLoginOtpStep(bob, 100, kNow));
+  EXPECT_TRUE(*store_->CompleteLogin("alice", alice, 100, "a1", "ra1", kNow + 100, kNow));
+  EXPECT_FALSE(*store_->CompleteLogin("alice", alice, 100, "a2", "ra2", kNow + 100, kNow));
+  EXPECT_TRUE(*store_->CompleteLogin("alice", alice, 101, "a3", "ra3", kNow + 100, kNow));
+  EXPECT_TRUE(*store_->CompleteLogin("bob", bob, 100, "b1", "rb1", kNow + 100, kNow));
+}
+
+TEST_P(StoreConformance, CompleteLoginIsAllOrNothing) {
+  int64_t alice = AddUser("alice");
+  ASSERT_EQ(*store_->AdmitLoginAttempt("alice", kNow, kPolicy), Admission::kProceed);
+  ASSERT_TRUE(store_->RecordLoginFailure("alice", kNow, kPolicy).ok());
+  ASSERT_EQ(*store_->AdmitLoginAttempt("alice", kNow, kPolicy), Admission::kProceed);
+  ASSERT_EQ(store_->GetAttemptState("alice")->count, 2);  // one failure, one in flight
+  // Success: the step is used, the failures are forgotten, the session and its token exist.
+  ASSERT_TRUE(*store_->CompleteLogin("alice", alice, 7, "s1", "r1", kNow + 100, kNow));
+  EXPECT_EQ(store_->GetAttemptState("alice")->count, 0);
+  ASSERT_TRUE(store_->FindSession("s1")->has_value());
+  EXPECT_EQ(store_->RotateRefreshToken("r1", "r2", kNow + 100, kNow)->outcome,
+            RotationOutcome::kRotated);
+  // A reused step writes nothing: no session, no token, the attempt count untouched.
+  ASSERT_EQ(*store_->AdmitLoginAttempt("alice", kNow, kPolicy), Admission::kProceed);
+  EXPECT_FALSE(*store_->CompleteLogin("alice", alice, 7, "s2", "q1", kNow + 100, kNow));
+  EXPECT_FALSE(store_->FindSession("s2")->has_value());
+  EXPECT_EQ(store_->RotateRefreshToken("q1", "q2", kNow + 100, kNow)->outcome,
+            RotationOutcome::kUnknown);
+  EXPECT_EQ(store_->GetAttemptState("alice")->count, 1);
+  // A session id that already exists fails the whole login: the step stays unused.
+  EXPECT_FALSE(store_->CompleteLogin("alice", alice, 8, "s1", "q3", kNow + 100, kNow).ok());
+  EXPECT_TRUE(*store_->CompleteLogin("alice", alice, 8, "s3", "q4", kNow + 100, kNow));
 }
 
 TEST_P(StoreConformance, RefreshRotationAndReuseDetection) {
