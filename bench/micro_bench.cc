@@ -148,7 +148,7 @@ void BM_ParseVerifyRequest(benchmark::State& state) {
     parser.eager(true);
     boost::beast::error_code ec;
     benchmark::DoNotOptimize(parser.put(boost::asio::buffer(raw), ec));
-    benchmark::DoNotOptimize(request.Value("otp"));
+    benchmark::DoNotOptimize(request.Find("otp"));
   }
 }
 BENCHMARK(BM_ParseVerifyRequest);

@@ -53,6 +53,15 @@ std::optional<int64_t> MatchTotpWindow(const TotpWindow& window, std::string_vie
   return matched;
 }
 
+std::optional<int64_t> MatchCurrentTotpWindow(TotpWindow* window, const SecretBytes& secret,
+                                              std::string_view code, int64_t unix_time,
+                                              int skew_steps) {
+  if (window->step != TotpStep(unix_time)) {
+    *window = ComputeTotpWindow(secret, unix_time, skew_steps);
+  }
+  return MatchTotpWindow(*window, code);
+}
+
 std::optional<int64_t> MatchTotp(const SecretBytes& secret, std::string_view code,
                                  int64_t unix_time, int skew_steps) {
   return MatchTotpWindow(ComputeTotpWindow(secret, unix_time, skew_steps), code);

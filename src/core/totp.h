@@ -38,5 +38,10 @@ struct TotpWindow {
 };
 TotpWindow ComputeTotpWindow(const SecretBytes& secret, int64_t unix_time, int skew_steps);
 std::optional<int64_t> MatchTotpWindow(const TotpWindow& window, std::string_view code);
+// Recomputes *window when `unix_time` is in another step than the one it was computed for,
+// then matches `code` against it.
+std::optional<int64_t> MatchCurrentTotpWindow(TotpWindow* window, const SecretBytes& secret,
+                                              std::string_view code, int64_t unix_time,
+                                              int skew_steps);
 
 }  // namespace authgate

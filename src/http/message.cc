@@ -22,19 +22,13 @@ void Release(std::string& buffer) {
 
 }  // namespace
 
-size_t HttpRequest::Count(std::string_view name) const {
-  size_t count = 0;
+HttpRequest::FieldValues HttpRequest::Find(std::string_view name) const {
+  FieldValues found;
   for (const FieldRef& field : refs_) {
-    if (boost::beast::iequals(Name(field), name)) ++count;
+    if (!boost::beast::iequals(Name(field), name)) continue;
+    if (found.count++ == 0) found.first = FieldValue(field);
   }
-  return count;
-}
-
-std::string_view HttpRequest::Value(std::string_view name) const {
-  for (const FieldRef& field : refs_) {
-    if (boost::beast::iequals(Name(field), name)) return FieldValue(field);
-  }
-  return {};
+  return found;
 }
 
 std::vector<std::string_view> HttpRequest::Values(std::string_view name) const {
@@ -110,18 +104,6 @@ void HttpResponse::Set(std::string_view name, std::string_view value) {
                  [&](char c) { return !control(c); });
   }
   fields_ += "\r\n";
-}
-
-std::string_view HttpResponse::Field(std::string_view name) const {
-  std::string_view rest = fields_;
-  while (!rest.empty()) {
-    const size_t end = rest.find("\r\n");
-    std::string_view line = rest.substr(0, end);
-    rest.remove_prefix(end + 2);
-    const size_t colon = line.find(':');
-    if (boost::beast::iequals(line.substr(0, colon), name)) return line.substr(colon + 2);
-  }
-  return {};
 }
 
 void SerializeResponse(const HttpResponse& response, unsigned version, bool keep_alive, bool head,

@@ -27,9 +27,11 @@ class HttpRequest {
   const std::string& body() const { return body_; }
 
   // Field names are matched ASCII case-insensitively; values come in the order received.
-  size_t Count(std::string_view name) const;
-  // The first value of `name`, or empty.
-  std::string_view Value(std::string_view name) const;
+  struct FieldValues {
+    std::string_view first;  // empty when count == 0
+    size_t count = 0;
+  };
+  FieldValues Find(std::string_view name) const;
   std::vector<std::string_view> Values(std::string_view name) const;
 
   // Forgets the request but keeps the buffers (up to a bound) for the next one.
@@ -88,8 +90,6 @@ class HttpResponse {
   // Adds a header field. Each name is added at most once; Content-Length and Connection are the
   // server's. Control characters in `value` are dropped (no header injection).
   void Set(std::string_view name, std::string_view value);
-  // The value of a field added with Set, or empty.
-  std::string_view Field(std::string_view name) const;
   const std::string& fields() const { return fields_; }  // "Name: value\r\n" lines
   std::string& body() { return body_; }
   const std::string& body() const { return body_; }

@@ -263,8 +263,8 @@ ApiHandler::Answer ApiHandler::RouteRequest(HttpRequest& request, const std::str
         response.Set("Retry-After", std::to_string(retry_after));
         return response;
       }
-      if (request.Count("Content-Type") != 1 ||
-          !IsJsonContentType(request.Value("Content-Type"))) {
+      const HttpRequest::FieldValues type = request.Find("Content-Type");
+      if (type.count != 1 || !IsJsonContentType(type.first)) {
         return ErrorResponse(415, MessageCode::kUnsupportedMediaType);
       }
       if (entry.route == Route::kLogin) return HandleLogin(request, client, later);
@@ -330,9 +330,9 @@ ApiHandler::Answer ApiHandler::HandleRefresh(const HttpRequest& request,
 
 ApiHandler::Answer ApiHandler::HandlePrivate(const HttpRequest& request, bool logout,
                                              const std::string& client, const Later& later) {
-  RequestCredentials credentials{request.Value("Authorization"),
-                                 request.Count("Authorization"), request.Value("otp"),
-                                 request.Count("otp")};
+  const HttpRequest::FieldValues authorization = request.Find("Authorization");
+  const HttpRequest::FieldValues otp = request.Find("otp");
+  RequestCredentials credentials{authorization.first, authorization.count, otp.first, otp.count};
   if (logout) {
     // The pool outlives the request's buffers: it gets copies.
     return OnPool(deps_.store_pool, later,

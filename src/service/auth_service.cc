@@ -347,38 +347,39 @@ VerifyMemo& AuthService::ThreadMemo() {
   return *slot.memo;
 }
 
-std::optional<Identity> AuthService::MemoHit(const RequestCredentials& credentials, int64_t now) {
-  if (credentials.authorization_count != 1 || credentials.otp_count != 1) return std::nullopt;
-  std::optional<std::string_view> token = BearerToken(credentials.authorization);
-  if (!token) return std::nullopt;
+std::optional<Identity> AuthService::MemoHit(std::string_view token, std::string_view otp,
+                                             int64_t now) {
   VerifyMemo& memo = ThreadMemo();
   memo.Sync(cache_.Generation());
-  VerifyMemo::Entry* entry = memo.Find(*token);
+  VerifyMemo::Entry* entry = memo.Find(token);
   if (entry == nullptr || entry->exp <= now - settings_.jwt.leeway_s) return std::nullopt;
-  if (entry->otp_window.step != TotpStep(now)) {
-    entry->otp_window = ComputeTotpWindow(entry->user->totp_secret, now, settings_.skew_steps);
+  if (!MatchCurrentTotpWindow(&entry->otp_window, entry->user->totp_secret, otp, now,
+                              settings_.skew_steps)) {
+    return std::nullopt;
   }
-  if (!MatchTotpWindow(entry->otp_window, credentials.otp)) return std::nullopt;
   return Identity{entry->user_id, entry->username, entry->session_id, entry->exp};
 }
 
 Outcome<Identity> AuthService::Verify(const RequestCredentials& credentials) {
   const int64_t now = clock_.NowSeconds();
-  if (std::optional<Identity> identity = MemoHit(credentials, now)) {
-    verify_success_.Add();
-    Outcome<Identity> outcome;
-    outcome.value = std::move(identity);
-    return outcome;
+  // The memo answers only well-formed requests (one Bearer token, one otp); anything else, and
+  // every failure, takes the full path.
+  std::optional<std::string_view> token;
+  if (credentials.authorization_count == 1) token = BearerToken(credentials.authorization);
+  if (token && credentials.otp_count == 1) {
+    if (std::optional<Identity> identity = MemoHit(*token, credentials.otp, now)) {
+      verify_success_.Add();
+      Outcome<Identity> outcome;
+      outcome.value = std::move(identity);
+      return outcome;
+    }
   }
   const uint64_t generation = cache_.Generation();  // before the lookups
   VerifyMemo::Entry entry;
   Outcome<Identity> outcome = Authenticate(credentials, now, &entry);
   if (outcome.value) {
     verify_success_.Add();
-    if (entry.user) {
-      std::optional<std::string_view> token = BearerToken(credentials.authorization);
-      ThreadMemo().Put(*token, std::move(entry), generation);
-    }
+    if (entry.user) ThreadMemo().Put(*token, std::move(entry), generation);  // success: token set
   } else {
     metrics_.Count("verifications", MessageCodeName(outcome.error.code));
   }

@@ -111,9 +111,9 @@ class AuthService {
                                  VerifyMemo::Entry* memo_entry = nullptr);
   // This thread's memo for this service: the verify fast path.
   VerifyMemo& ThreadMemo();
-  // The identity when `credentials` succeed from this thread's memo alone; nullopt sends the
-  // request through the full verification (which decides every failure).
-  std::optional<Identity> MemoHit(const RequestCredentials& credentials, int64_t now);
+  // The identity when `token` and `otp` succeed from this thread's memo alone; nullopt sends
+  // the request through the full verification (which decides every failure).
+  std::optional<Identity> MemoHit(std::string_view token, std::string_view otp, int64_t now);
   std::shared_ptr<const CachedUser> LoadUser(int64_t user_id, bool* store_failed);
   std::optional<CachedSession> LoadSession(const std::string& session_id, bool* store_failed);
   void FailLogin(const std::string& username, int64_t now, const std::string& client,

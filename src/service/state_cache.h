@@ -34,8 +34,7 @@ struct CachedUser {
 
   std::optional<int64_t> MatchRequestOtp(std::string_view code, int64_t now, int skew) const {
     std::lock_guard<std::mutex> lock(otp_mutex);
-    if (otp_window.step != TotpStep(now)) otp_window = ComputeTotpWindow(totp_secret, now, skew);
-    return MatchTotpWindow(otp_window, code);
+    return MatchCurrentTotpWindow(&otp_window, totp_secret, code, now, skew);
   }
 };
 

@@ -215,16 +215,6 @@ void WriteAttempts(PostgresConnection& c, const std::string& username, const Att
       {username, static_cast<int64_t>(s.count), s.locked_until});
 }
 
-void InsertSession(PostgresConnection& c, const std::string& session_id, int64_t user_id,
-                   const std::string& refresh_hash, int64_t refresh_expires_at, int64_t now) {
-  Run(c, "INSERT INTO sessions(id, user_id, created_at) VALUES($1, $2, $3)",
-      {session_id, user_id, now});
-  Run(c,
-      "INSERT INTO refresh_tokens(hash, session_id, expires_at, created_at) "
-      "VALUES($1, $2, $3, $4)",
-      {refresh_hash, session_id, refresh_expires_at, now});
-}
-
 bool RevokeSessionLocked(PostgresConnection& c, const std::string& session_id, int64_t now) {
   PgResult r = Run(c, "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
                    {now, session_id});
@@ -517,21 +507,14 @@ Result<bool> PostgresStore::CompleteLogin(const std::string& username, int64_t u
                         {user_id, otp_step, now});
     if (step.Affected() != 1) return false;  // rolled back: nothing written
     WriteAttempts(c, username, AfterSuccess());
-    InsertSession(c, session_id, user_id, refresh_hash, refresh_expires_at, now);
+    Run(c, "INSERT INTO sessions(id, user_id, created_at) VALUES($1, $2, $3)",
+        {session_id, user_id, now});
+    Run(c,
+        "INSERT INTO refresh_tokens(hash, session_id, expires_at, created_at) "
+        "VALUES($1, $2, $3, $4)",
+        {refresh_hash, session_id, refresh_expires_at, now});
     tx.Commit();
     return true;
-  });
-}
-
-Status PostgresStore::CreateSession(const std::string& session_id, int64_t user_id,
-                                    const std::string& refresh_hash, int64_t refresh_expires_at,
-                                    int64_t now) {
-  return GuardStoreStatus([&] {
-    Lease lease = Acquire();
-    PostgresConnection& c = *lease;
-    Transaction tx(c);
-    InsertSession(c, session_id, user_id, refresh_hash, refresh_expires_at, now);
-    tx.Commit();
   });
 }
 

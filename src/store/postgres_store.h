@@ -46,9 +46,6 @@ class PostgresStore final : public Store {
   Result<bool> CompleteLogin(const std::string& username, int64_t user_id, int64_t otp_step,
                              const std::string& session_id, const std::string& refresh_hash,
                              int64_t refresh_expires_at, int64_t now) override;
-  Status CreateSession(const std::string& session_id, int64_t user_id,
-                       const std::string& refresh_hash, int64_t refresh_expires_at,
-                       int64_t now) override;
   Result<RotationResult> RotateRefreshToken(const std::string& old_hash,
                                             const std::string& new_hash, int64_t new_expires_at,
                                             int64_t now) override;

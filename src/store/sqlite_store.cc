@@ -223,23 +223,6 @@ void WriteAttempts(SqliteConnection& c, const std::string& username, const Attem
       .Run();
 }
 
-void InsertSession(SqliteConnection& c, const std::string& session_id, int64_t user_id,
-                   const std::string& refresh_hash, int64_t refresh_expires_at, int64_t now) {
-  Query(c, "INSERT INTO sessions(id, user_id, created_at) VALUES(?, ?, ?)")
-      .Bind(session_id)
-      .Bind(user_id)
-      .Bind(now)
-      .Run();
-  Query(c,
-        "INSERT INTO refresh_tokens(hash, session_id, expires_at, created_at) "
-        "VALUES(?, ?, ?, ?)")
-      .Bind(refresh_hash)
-      .Bind(session_id)
-      .Bind(refresh_expires_at)
-      .Bind(now)
-      .Run();
-}
-
 int64_t RevokeSessionLocked(SqliteConnection& c, const std::string& session_id, int64_t now) {
   Query q(c, "UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL");
   q.Bind(now).Bind(session_id).Run();
@@ -559,21 +542,21 @@ Result<bool> SqliteStore::CompleteLogin(const std::string& username, int64_t use
     step.Bind(user_id).Bind(otp_step).Bind(now).Run();
     if (step.Changes() != 1) return false;  // rolled back: nothing written
     WriteAttempts(c, username, AfterSuccess());
-    InsertSession(c, session_id, user_id, refresh_hash, refresh_expires_at, now);
+    Query(c, "INSERT INTO sessions(id, user_id, created_at) VALUES(?, ?, ?)")
+        .Bind(session_id)
+        .Bind(user_id)
+        .Bind(now)
+        .Run();
+    Query(c,
+          "INSERT INTO refresh_tokens(hash, session_id, expires_at, created_at) "
+          "VALUES(?, ?, ?, ?)")
+        .Bind(refresh_hash)
+        .Bind(session_id)
+        .Bind(refresh_expires_at)
+        .Bind(now)
+        .Run();
     tx.Commit();
     return true;
-  });
-}
-
-Status SqliteStore::CreateSession(const std::string& session_id, int64_t user_id,
-                                  const std::string& refresh_hash, int64_t refresh_expires_at,
-                                  int64_t now) {
-  return GuardStoreStatus([&] {
-    Lease lease = Acquire();
-    SqliteConnection& c = *lease;
-    Transaction tx(c, true);
-    InsertSession(c, session_id, user_id, refresh_hash, refresh_expires_at, now);
-    tx.Commit();
   });
 }
 

@@ -130,10 +130,7 @@ class Store {
                                      const std::string& refresh_hash, int64_t refresh_expires_at,
                                      int64_t now) = 0;
 
-  // Sessions and refresh tokens (stored as hashes only).
-  virtual Status CreateSession(const std::string& session_id, int64_t user_id,
-                               const std::string& refresh_hash, int64_t refresh_expires_at,
-                               int64_t now) = 0;
+  // Sessions and refresh tokens (stored as hashes only); a session is made by CompleteLogin.
   // Rotates `old_hash` to `new_hash` iff it is current, unexpired, its session is live and the
   // account is active. Presenting an already-rotated token revokes the session.
   virtual Result<RotationResult> RotateRefreshToken(const std::string& old_hash,

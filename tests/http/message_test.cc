@@ -47,7 +47,7 @@ TEST(RequestParser, ReadsRequestLineFieldsAndBody) {
   EXPECT_EQ(request.target(), "/api/v1/public/auth/login?x=1");
   EXPECT_EQ(request.version(), 11u);
   EXPECT_TRUE(request.keep_alive());
-  EXPECT_EQ(request.Value("content-type"), "application/json");
+  EXPECT_EQ(request.Find("content-type").first, "application/json");
   EXPECT_EQ(request.body(), "{\"a\":1}");
 }
 
@@ -57,8 +57,8 @@ TEST(RequestParser, SameResultWhateverTheReadSizes) {
   for (size_t chunk : {1, 2, 7, 64}) {
     HttpRequest request;
     ASSERT_FALSE(Parse(raw, request, chunk)) << chunk;
-    EXPECT_EQ(request.Value("Authorization"), "Bearer abc") << chunk;
-    EXPECT_EQ(request.Value("OTP"), "123456") << chunk;
+    EXPECT_EQ(request.Find("Authorization").first, "Bearer abc") << chunk;
+    EXPECT_EQ(request.Find("OTP").first, "123456") << chunk;
   }
 }
 
@@ -67,11 +67,11 @@ TEST(RequestParser, RepeatedFieldsAreCountedInOrder) {
   ASSERT_FALSE(Parse("GET / HTTP/1.1\r\notp: 1\r\nOtp: 2\r\nX-Forwarded-For: a, b\r\n"
                      "x-forwarded-for: c\r\n\r\n",
                      request));
-  EXPECT_EQ(request.Count("otp"), 2u);
-  EXPECT_EQ(request.Value("otp"), "1");
+  EXPECT_EQ(request.Find("otp").count, 2u);
+  EXPECT_EQ(request.Find("otp").first, "1");
   EXPECT_EQ(request.Values("X-Forwarded-For"), (std::vector<std::string_view>{"a, b", "c"}));
-  EXPECT_EQ(request.Count("Authorization"), 0u);
-  EXPECT_EQ(request.Value("Authorization"), "");
+  EXPECT_EQ(request.Find("Authorization").count, 0u);
+  EXPECT_EQ(request.Find("Authorization").first, "");
 }
 
 TEST(RequestParser, ReusedRequestForgetsThePreviousOne) {
@@ -79,7 +79,7 @@ TEST(RequestParser, ReusedRequestForgetsThePreviousOne) {
   ASSERT_FALSE(Parse("POST /a HTTP/1.1\r\notp: 1\r\nContent-Length: 3\r\n\r\nabc", request));
   ASSERT_FALSE(Parse("GET /b HTTP/1.0\r\n\r\n", request));
   EXPECT_EQ(request.target(), "/b");
-  EXPECT_EQ(request.Count("otp"), 0u);
+  EXPECT_EQ(request.Find("otp").count, 0u);
   EXPECT_EQ(request.body(), "");
   EXPECT_EQ(request.version(), 10u);
   EXPECT_FALSE(request.keep_alive());  // HTTP/1.0 without keep-alive
@@ -114,8 +114,6 @@ TEST(HttpResponse, FieldsKeepTheirOrderAndDropControlCharacters) {
   EXPECT_EQ(response.status(), 401u);
   EXPECT_EQ(response.fields(),
             "Content-Type: application/json\r\nX-Auth-Username: aSet-Cookie: x=1\r\n");
-  EXPECT_EQ(response.Field("content-type"), "application/json");
-  EXPECT_EQ(response.Field("Retry-After"), "");
 }
 
 TEST(SerializeResponse, StatusLineLengthAndConnection) {

@@ -78,10 +78,21 @@ class StoreConformance : public ::testing::TestWithParam<StoreFactory> {
     return id.ok() ? *id : 0;
   }
 
+  // A session made the way a login makes it (each with an otp step of its own).
+  bool NewSession(const std::string& session_id, int64_t user_id, const std::string& refresh_hash,
+                  int64_t refresh_expires_at) {
+    Result<std::optional<UserRecord>> user = store_->FindUserById(user_id);
+    if (!user.ok() || !user->has_value()) return false;
+    Result<bool> made = store_->CompleteLogin((*user)->username, user_id, next_step_++, session_id,
+                                              refresh_hash, refresh_expires_at, kNow);
+    return made.ok() && *made;
+  }
+
   static constexpr int64_t kNow = 1700000000;
   static constexpr LockoutPolicy kPolicy{5, 600};
   std::string url_;
   std::unique_ptr<Store> store_;
+  int64_t next_step_ = 1;
 };
 
 TEST_P(StoreConformance, UsersAreCreatedFoundAndListed) {
@@ -199,7 +210,7 @@ TEST_P(StoreConformance, CompleteLoginIsAllOrNothing) {
 
 TEST_P(StoreConformance, RefreshRotationAndReuseDetection) {
   int64_t alice = AddUser("alice");
-  ASSERT_TRUE(store_->CreateSession("s1", alice, "r1", kNow + 100, kNow).ok());
+  ASSERT_TRUE(NewSession("s1", alice, "r1", kNow + 100));
   RotationResult first = *store_->RotateRefreshToken("r1", "r2", kNow + 100, kNow);
   EXPECT_EQ(first.outcome, RotationOutcome::kRotated);
   EXPECT_EQ(first.session_id, "s1");
@@ -216,10 +227,10 @@ TEST_P(StoreConformance, RefreshRotationAndReuseDetection) {
 
 TEST_P(StoreConformance, RefreshRespectsExpiryAndAccountStatus) {
   int64_t alice = AddUser("alice");
-  ASSERT_TRUE(store_->CreateSession("s1", alice, "r1", kNow + 10, kNow).ok());
+  ASSERT_TRUE(NewSession("s1", alice, "r1", kNow + 10));
   EXPECT_EQ(store_->RotateRefreshToken("r1", "r2", kNow + 100, kNow + 10)->outcome,
             RotationOutcome::kExpired);
-  ASSERT_TRUE(store_->CreateSession("s2", alice, "q1", kNow + 100, kNow).ok());
+  ASSERT_TRUE(NewSession("s2", alice, "q1", kNow + 100));
   ASSERT_TRUE(*store_->SetStatus("alice", AccountStatus::kSuppressed, kNow));
   RotationResult blocked = *store_->RotateRefreshToken("q1", "q2", kNow + 100, kNow);
   EXPECT_EQ(blocked.outcome, RotationOutcome::kAccountBlocked);
@@ -234,7 +245,7 @@ TEST_P(StoreConformance, ConcurrentRotationsOfOneTokenHaveOneWinner) {
   for (int round = 0; round < 5; ++round) {
     std::string session = "s" + std::to_string(round);
     std::string token = "t" + std::to_string(round);
-    ASSERT_TRUE(store_->CreateSession(session, alice, token, kNow + 100, kNow).ok());
+    ASSERT_TRUE(NewSession(session, alice, token, kNow + 100));
     std::atomic<int> winners{0};
     std::vector<std::thread> threads;
     for (int t = 0; t < 8; ++t) {
@@ -256,7 +267,7 @@ TEST_P(StoreConformance, NoTokenSurvivesARevocationRacingARefresh) {
     std::string session = "s" + std::to_string(round);
     std::string token = "t" + std::to_string(round);
     std::string next = token + "-next";
-    ASSERT_TRUE(store_->CreateSession(session, alice, token, kNow + 100, kNow).ok());
+    ASSERT_TRUE(NewSession(session, alice, token, kNow + 100));
     std::thread refresher([&] {
       ASSERT_TRUE(store_->RotateRefreshToken(token, next, kNow + 100, kNow).ok());
     });
@@ -273,9 +284,9 @@ TEST_P(StoreConformance, NoTokenSurvivesARevocationRacingARefresh) {
 TEST_P(StoreConformance, CredentialChangesRevokeEverySession) {
   int64_t alice = AddUser("alice");
   int64_t bob = AddUser("bob");
-  ASSERT_TRUE(store_->CreateSession("a1", alice, "ra1", kNow + 100, kNow).ok());
-  ASSERT_TRUE(store_->CreateSession("a2", alice, "ra2", kNow + 100, kNow).ok());
-  ASSERT_TRUE(store_->CreateSession("b1", bob, "rb1", kNow + 100, kNow).ok());
+  ASSERT_TRUE(NewSession("a1", alice, "ra1", kNow + 100));
+  ASSERT_TRUE(NewSession("a2", alice, "ra2", kNow + 100));
+  ASSERT_TRUE(NewSession("b1", bob, "rb1", kNow + 100));
   EXPECT_TRUE(*store_->SetPasswordHash("alice", "new-hash", kNow));
   EXPECT_TRUE((*store_->FindSession("a1"))->revoked);
   EXPECT_TRUE((*store_->FindSession("a2"))->revoked);
@@ -288,7 +299,7 @@ TEST_P(StoreConformance, CredentialChangesRevokeEverySession) {
 
 TEST_P(StoreConformance, OtpFailuresRevokeAtTheLimit) {
   int64_t alice = AddUser("alice");
-  ASSERT_TRUE(store_->CreateSession("s1", alice, "r1", kNow + 100, kNow).ok());
+  ASSERT_TRUE(NewSession("s1", alice, "r1", kNow + 100));
   for (int i = 1; i <= 4; ++i) EXPECT_FALSE(*store_->RecordOtpFailure("s1", 5, kNow)) << i;
   EXPECT_TRUE(store_->ResetOtpFailures("s1").ok());
   for (int i = 1; i <= 4; ++i) EXPECT_FALSE(*store_->RecordOtpFailure("s1", 5, kNow)) << i;
@@ -321,8 +332,8 @@ TEST_P(StoreConformance, StateSurvivesReopening) {
 
 TEST_P(StoreConformance, PruneDropsOnlyWhatCannotMatter) {
   int64_t alice = AddUser("alice");
-  ASSERT_TRUE(store_->CreateSession("s1", alice, "old", kNow + 10, kNow).ok());
-  ASSERT_TRUE(store_->CreateSession("s2", alice, "live", kNow + 1000, kNow).ok());
+  ASSERT_TRUE(NewSession("s1", alice, "old", kNow + 10));
+  ASSERT_TRUE(NewSession("s2", alice, "live", kNow + 1000));
   ASSERT_TRUE(store_->Prune(kNow + 20).ok());
   EXPECT_EQ(store_->RotateRefreshToken("old", "x", kNow + 1000, kNow + 20)->outcome,
             RotationOutcome::kUnknown);

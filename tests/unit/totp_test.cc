@@ -68,6 +68,21 @@ TEST_F(TotpTest, MatchReturnsTheStepWithinSkew) {
   EXPECT_EQ(MatchTotp(secret, TotpCode(secret, now - 30), now, 0), std::nullopt);
 }
 
+TEST_F(TotpTest, CurrentWindowIsRecomputedWhenTheStepChanges) {
+  SecretBytes secret(std::string_view("12345678901234567890"));
+  const int64_t now = 1111111111;
+  TotpWindow window;  // never computed
+  EXPECT_EQ(MatchCurrentTotpWindow(&window, secret, TotpCode(secret, now), now, 1), TotpStep(now));
+  EXPECT_EQ(window.step, TotpStep(now));
+  // Two steps later the old window no longer holds that code; the new one holds the new code.
+  const int64_t later = now + 60;
+  EXPECT_EQ(MatchCurrentTotpWindow(&window, secret, TotpCode(secret, now), later, 1),
+            std::nullopt);
+  EXPECT_EQ(window.step, TotpStep(later));
+  EXPECT_EQ(MatchCurrentTotpWindow(&window, secret, TotpCode(secret, later), later, 1),
+            TotpStep(later));
+}
+
 TEST_F(TotpTest, MalformedCodesNeverMatch) {
   SecretBytes secret(std::string_view("12345678901234567890"));
   const int64_t now = 1111111111;
