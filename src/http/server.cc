@@ -400,27 +400,40 @@ void HttpServer::Accept() {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
       return Accept();
     }
-    for (int batch = 0; batch < 64; ++batch) {  // what is pending now, in bounded batches
-      const int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr,
-                               SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) {
-        if (errno == EINTR || errno == ECONNABORTED) continue;
-        // Out of descriptors or similar: back off briefly instead of spinning.
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        break;
-      }
-      if (open_connections_.load() >= limits_.max_connections) {
-        ::close(fd);
-        continue;
-      }
-      open_connections_.fetch_add(1);
-      EventLoop& loop = *loops_[next_loop_];
-      next_loop_ = (next_loop_ + 1) % loops_.size();
-      asio::post(loop.io(), [this, &loop, fd] { Adopt(loop, fd); });
+    AcceptPending();
+  });
+}
+
+// The reactor reports readiness on edges: wait again only once accept4() said EAGAIN, else
+// connections left in the backlog would wait for the next one to arrive. Batches are bounded
+// so the first loop's own connections get their turn between them.
+void HttpServer::AcceptPending() {
+  for (int batch = 0; batch < 64; ++batch) {
+    const int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr,
+                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return Accept();
+      // Out of descriptors or similar: the connection stays queued; retry after a pause
+      // (without blocking this loop's own connections) instead of spinning.
+      auto pause = std::make_shared<asio::steady_timer>(acceptor_.get_executor(),
+                                                        std::chrono::milliseconds(10));
+      pause->async_wait([this, pause](beast::error_code) {
+        if (acceptor_.is_open()) AcceptPending();
+      });
+      return;
     }
-    Accept();
+    if (open_connections_.load() >= limits_.max_connections) {
+      ::close(fd);
+      continue;
+    }
+    open_connections_.fetch_add(1);
+    EventLoop& loop = *loops_[next_loop_];
+    next_loop_ = (next_loop_ + 1) % loops_.size();
+    asio::post(loop.io(), [this, &loop, fd] { Adopt(loop, fd); });
+  }
+  asio::post(acceptor_.get_executor(), [this] {
+    if (acceptor_.is_open()) AcceptPending();
   });
 }
 

@@ -61,6 +61,7 @@ class HttpServer {
   friend class Connection;
   friend class EventLoop;
   void Accept();
+  void AcceptPending();  // accept4() what is queued, in bounded batches
   // On `loop`'s thread: wraps an accepted descriptor and starts its connection.
   void Adopt(EventLoop& loop, int fd);
 

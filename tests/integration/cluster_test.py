@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -138,24 +139,84 @@ class ClusterTest(unittest.TestCase):
             [t.join() for t in threads]
             self.assertEqual(sorted(results), [200, 401])
 
+    def propagation(self, change, answered):
+        """Makes `change`, then asks each instance until `answered(instance)` holds: returns
+        whether every instance had answered so within a second, and the timeline of the calls
+        (start offset, instance, status, duration) for the failure message."""
+        change()
+        started = time.time()
+        pending = list(self.instances)
+        timeline = []
+        while pending and time.time() - started < 1.0:
+            for instance in list(pending):
+                before = time.time()
+                ok, status = answered(instance)
+                timeline.append((round(before - started, 3), self.instances.index(instance), status,
+                                 round(time.time() - before, 3)))
+                if ok and time.time() - started < 1.0:
+                    pending.remove(instance)
+            time.sleep(0.02)
+        return not pending, timeline
+
+    def assert_seen_everywhere_within_a_second(self, change, answered, undo=None):
+        # Measured twice at most (after `undo`): the machines are shared, and one HTTP call on
+        # the test's side once stalled for 3 s in CI. A change that takes over a second to reach
+        # an instance fails both attempts; the first attempt's timeline goes to stderr.
+        ok, first = self.propagation(change, answered)
+        if ok:
+            return
+        print("propagation over 1 s, measured again; timeline:", first, file=sys.stderr)
+        if undo:
+            undo()
+        ok, second = self.propagation(change, answered)
+        self.assertTrue(ok, (first, second))
+
     def test_04_logout_and_status_are_seen_everywhere_within_a_second(self):
         user = self.user()
         tokens = self.instances[0].login(user).json["details"]
         code = lambda: totp(user["totpSecret"])
-        for instance in self.instances * 4:  # every instance (each event loop) has it cached now
-            self.assertEqual(instance.verify(tokens["accessToken"], code()).status, 200)
-        self.front.cli("user", "set-status", user["username"], "suppressed")
-        started = time.time()
-        self.assertTrue(wait_until(lambda: all(
-            i.verify(tokens["accessToken"], code()).status == 403 for i in self.instances), 1.0))
-        self.assertLess(time.time() - started, 1.0)
-        self.front.cli("user", "set-status", user["username"], "active")
-        self.assertTrue(wait_until(lambda: all(
-            i.verify(tokens["accessToken"], code()).status == 200 for i in self.instances), 1.0))
-        self.assertEqual(self.instances[1].logout(tokens["accessToken"], code()).status, 200)
-        self.assertTrue(wait_until(lambda: all(
-            i.verify(tokens["accessToken"], code()).codes == [("Authorization", "Token_Invalid")]
-            for i in self.instances), 1.0))
+
+        def warm(tokens, user=user):
+            for instance in self.instances * 4:  # every instance (each event loop) has it cached
+                self.assertEqual(instance.verify(tokens["accessToken"], totp(user["totpSecret"])).status, 200)
+
+        def status_is(status):
+            def answered(instance):
+                response = instance.verify(tokens["accessToken"], code())
+                return response.status == status, response.status
+            return answered
+
+        def set_status(status):
+            def change():
+                self.front.cli("user", "set-status", user["username"], status)
+            return change
+
+        def back_to(status, seen):
+            def undo():
+                set_status(status)()
+                self.assertTrue(wait_until(lambda: all(seen(i)[0] for i in self.instances), 5))
+            return undo
+
+        warm(tokens)
+        self.assert_seen_everywhere_within_a_second(set_status("suppressed"), status_is(403),
+                                                    undo=back_to("active", status_is(200)))
+        self.assert_seen_everywhere_within_a_second(set_status("active"), status_is(200),
+                                                    undo=back_to("suppressed", status_is(403)))
+
+        session = {}
+
+        def log_in_and_out():  # a new user each time: each login needs an unused otp step
+            session["user"] = self.user()
+            session["tokens"] = self.instances[0].login(session["user"]).json["details"]
+            warm(session["tokens"], session["user"])
+            self.assertEqual(self.instances[1].logout(session["tokens"]["accessToken"],
+                                                      totp(session["user"]["totpSecret"])).status, 200)
+
+        def logged_out(instance):
+            response = instance.verify(session["tokens"]["accessToken"], totp(session["user"]["totpSecret"]))
+            return response.codes == [("Authorization", "Token_Invalid")], response.status
+
+        self.assert_seen_everywhere_within_a_second(log_in_and_out, logged_out)
 
     def test_05_key_rotation(self):
         user = self.user()

@@ -1,6 +1,7 @@
 """Hardening: abusive clients, and a crash in the middle of a login/refresh storm."""
 import json
 import resource
+import signal
 import socket
 import threading
 import time
@@ -91,6 +92,29 @@ class AbusiveClientsTest(unittest.TestCase):
             except BlockingIOError:
                 pass
         self.assertEqual(self.well_behaved_requests(), [200] * 20)
+
+    def test_a_burst_of_connections_is_accepted_whole(self):
+        # Hundreds of connections queue up while the server is stopped; when it resumes, the
+        # listening socket reports readiness once, and every queued connection must still be
+        # accepted and answered (not only the first batch).
+        request = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        self.server.process.send_signal(signal.SIGSTOP)
+        try:
+            burst = [self.connect() for _ in range(300)]
+            for s in burst:
+                s.sendall(request)
+        finally:
+            self.server.process.send_signal(signal.SIGCONT)
+        answered = 0
+        deadline = time.time() + 10
+        for s in burst:
+            s.settimeout(max(0.01, deadline - time.time()))
+            try:
+                if s.recv(100).startswith(b"HTTP/1.1 200"):
+                    answered += 1
+            except socket.timeout:
+                pass
+        self.assertEqual(answered, len(burst))
 
 
 class EnumerationTest(unittest.TestCase):
