@@ -6,12 +6,14 @@
 #include <atomic>
 #include <boost/asio/signal_set.hpp>
 #include <condition_variable>
+#include <filesystem>
 #include <thread>
 
 #include "cli/commands.h"
 #include "core/clock.h"
 #include "http/server.h"
 #include "service/auth_service.h"
+#include "service/hasher_processes.h"
 
 namespace authgate::cli {
 namespace {
@@ -74,6 +76,14 @@ class ChangeFollower {
 
 constexpr int kHashWorkerNice = 10;
 
+// authgate-hasher, installed (and built) beside this binary.
+std::string HasherBinary() {
+  std::error_code ec;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "authgate-hasher";
+  return (self.parent_path() / "authgate-hasher").string();
+}
+
 int Serve(const GlobalOptions& options, const std::string& listen_override) {
   Result<Context> context = OpenContext(options);
   if (!context) return Fail(context.error());
@@ -113,13 +123,22 @@ int Serve(const GlobalOptions& options, const std::string& listen_override) {
   if (!ensured) return Fail(ensured.error());
   StateCache cache;
   Metrics metrics;
-  AuthService service(store, *context->box, keys, cache, metrics, **audit, clock, settings);
+  // Hashes run in helper processes, one per hash worker (why: service/hasher_processes.h); in
+  // this process only if they cannot start.
+  const size_t hash_workers = OrCores(config.server.hash_workers);
+  InProcessVerifier in_process;
+  Result<std::unique_ptr<HasherProcesses>> hashers =
+      HasherProcesses::Start(HasherBinary(), hash_workers, kHashWorkerNice);
+  if (!hashers) spdlog::warn("{}: hashing in the server process", hashers.error());
+  PasswordVerifier& passwords = hashers ? static_cast<PasswordVerifier&>(**hashers) : in_process;
+  AuthService service(store, *context->box, keys, cache, metrics, **audit, clock, passwords,
+                      settings);
   if (!service.FollowChanges()) return Fail("store: cannot read the change log");
 
   // Hashing runs at a lower priority than the I/O threads: logins use the idle cores, but an
   // authorization check never waits behind an Argon2id hash (issue #4 (d)).
-  WorkerPool hash_pool(OrCores(config.server.hash_workers),
-                       static_cast<size_t>(config.server.hash_queue_max), kHashWorkerNice);
+  WorkerPool hash_pool(hash_workers, static_cast<size_t>(config.server.hash_queue_max),
+                       kHashWorkerNice);
   WorkerPool store_pool(4, 1024);
   HandlerDeps deps{service,
                    hash_pool,

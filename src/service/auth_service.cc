@@ -51,7 +51,7 @@ uint64_t NextInstanceId() {
 
 AuthService::AuthService(Store& store, const CryptoBox& box, KeyRing& keys, StateCache& cache,
                          Metrics& metrics, AuditLog& audit, const Clock& clock,
-                         ServiceSettings settings)
+                         PasswordVerifier& passwords, ServiceSettings settings)
     : store_(store),
       box_(box),
       keys_(keys),
@@ -59,6 +59,7 @@ AuthService::AuthService(Store& store, const CryptoBox& box, KeyRing& keys, Stat
       metrics_(metrics),
       audit_(audit),
       clock_(clock),
+      passwords_(passwords),
       settings_(std::move(settings)),
       verify_success_(metrics.Counter("verifications", "success")),
       instance_id_(NextInstanceId()) {
@@ -110,11 +111,11 @@ Outcome<TokenGrant> AuthService::Login(const LoginRequest& request, const std::s
   Result<std::optional<UserRecord>> found = store_.FindUserByName(username);
   if (!found) return Unavailable<TokenGrant>();
   if (!found->has_value()) {
-    VerifyPassword(dummy_hash_, request.password);
+    passwords_.Verify(dummy_hash_, request.password);
     return incorrect("unknown_user");
   }
   const UserRecord& user = **found;
-  if (!VerifyPassword(user.password_hash, request.password)) return incorrect("wrong_password");
+  if (!passwords_.Verify(user.password_hash, request.password)) return incorrect("wrong_password");
   Result<SecretBytes> secret = box_.Open(user.totp_secret_sealed, TotpAssociatedData(username));
   if (!secret) return Unavailable<TokenGrant>();
   std::optional<int64_t> step = MatchTotp(*secret, request.otp, now, settings_.skew_steps);

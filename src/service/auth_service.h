@@ -22,6 +22,7 @@
 #include "service/audit.h"
 #include "service/key_ring.h"
 #include "service/metrics.h"
+#include "service/password_verifier.h"
 #include "service/state_cache.h"
 #include "service/token_cache.h"
 #include "service/verify_memo.h"
@@ -89,7 +90,8 @@ std::string TotpAssociatedData(const std::string& username);
 class AuthService {
  public:
   AuthService(Store& store, const CryptoBox& box, KeyRing& keys, StateCache& cache,
-              Metrics& metrics, AuditLog& audit, const Clock& clock, ServiceSettings settings);
+              Metrics& metrics, AuditLog& audit, const Clock& clock, PasswordVerifier& passwords,
+              ServiceSettings settings);
 
   Outcome<TokenGrant> Login(const LoginRequest& request, const std::string& client);
   Outcome<TokenGrant> Refresh(const RefreshRequest& request, const std::string& client);
@@ -126,6 +128,7 @@ class AuthService {
   Metrics& metrics_;
   AuditLog& audit_;
   const Clock& clock_;
+  PasswordVerifier& passwords_;
   const ServiceSettings settings_;
   std::string dummy_hash_;
   TokenCache tokens_;

@@ -27,6 +27,7 @@ struct World {
   Metrics metrics;
   std::unique_ptr<AuditLog> audit;
   SystemClock clock;
+  InProcessVerifier passwords;  // no helper processes under the fuzzer
   std::unique_ptr<AuthService> service;
   std::unique_ptr<WorkerPool> hash_pool;
   std::unique_ptr<WorkerPool> store_pool;
@@ -46,7 +47,7 @@ struct World {
     settings.password = {8, 1, 1};  // cheap: fuzzing is about parsing, not hashing
     settings.jwt = {JwtAlg::kHS256, "authgate", "customer-api", 0};
     service = std::make_unique<AuthService>(*store, *box, *keys, cache, metrics, *audit, clock,
-                                            settings);
+                                            passwords, settings);
     hash_pool = std::make_unique<WorkerPool>(1, 4);
     store_pool = std::make_unique<WorkerPool>(1, 4);
     handler = std::make_unique<ApiHandler>(HandlerDeps{*service, *hash_pool, *store_pool, metrics,

@@ -12,12 +12,31 @@ import time
 import unittest
 import uuid
 
-from harness import AuthgateServer, Response, totp, wait_until
+from harness import BIN, AuthgateServer, Response, totp, wait_until
 
 LOGIN = "/api/v1/public/auth/login"
 REFRESH = "/api/v1/public/auth/refresh"
 VERIFY = "/api/v1/auth/verify"
 LOGOUT = "/api/v1/auth/logout"
+
+
+def alive(pid):
+    """True while `pid` runs (a zombie, dead but not yet reaped, is not alive)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def hash_helpers(server_pid):
+    """The live authgate-hasher children of the server."""
+    children = []
+    for task in os.listdir("/proc/%d/task" % server_pid):
+        with open("/proc/%d/task/%s/children" % (server_pid, task)) as f:
+            children += [int(pid) for pid in f.read().split()]
+    return sorted(pid for pid in set(children)
+                  if alive(pid) and os.path.basename(os.readlink("/proc/%d/exe" % pid)) == "authgate-hasher")
 
 
 def unique(prefix="u"):
@@ -869,6 +888,39 @@ class ConfiguredServerTest(unittest.TestCase):
             self.assertEqual(server.verify(tokens["accessToken"], totp(user["totpSecret"])).status, 200)
             self.assertEqual(json.loads(server.cli("user", "show", "alice", "--json").stdout)["failedAttempts"], 2)
             self.assertEqual(server.refresh(tokens["refreshToken"]).status, 200)
+        finally:
+            server.close()
+
+    def test_hash_helpers(self):
+        # Passwords are verified by authgate-hasher processes, one per hash worker
+        # (src/service/hasher_processes.h): low priority, nothing inherited, replaced when they
+        # die, gone with the server.
+        server = AuthgateServer({"AUTHGATE_SERVER_HASH_WORKERS": "3"})
+        try:
+            user = server.add_user("alice")
+            helpers = hash_helpers(server.process.pid)
+            self.assertEqual(len(helpers), 3)
+            hasher = os.path.join(os.path.dirname(os.path.realpath(BIN)), "authgate-hasher")
+            for pid in helpers:
+                self.assertEqual(os.path.realpath("/proc/%d/exe" % pid), hasher)
+                self.assertEqual(sorted(os.listdir("/proc/%d/fd" % pid)), ["0", "1", "2"])
+                self.assertEqual(os.getpriority(os.PRIO_PROCESS, pid), 10)
+            for pid in helpers:
+                os.kill(pid, signal.SIGKILL)
+            for offset in (-1, 0, 1):  # each login needs an unused otp step
+                response = server.login(user, otp=totp(user["totpSecret"], step_offset=offset))
+                self.assertEqual(response.status, 200, response)
+                self.assertEqual(server.login(user, password="wrong").codes,
+                                 [("", "Username_Or_Password_Incorrect")])
+            replaced = hash_helpers(server.process.pid)
+            self.assertEqual(len(replaced), 3)
+            self.assertFalse(set(replaced) & set(helpers))
+            server.stop()
+            self.assertTrue(wait_until(lambda: not any(alive(pid) for pid in replaced), 5))
+            # Run by hand, the helper refuses: one line on stderr, exit code 2.
+            result = subprocess.run([hasher], capture_output=True, text=True, timeout=10)
+            self.assertEqual(result.returncode, 2)
+            self.assertEqual(len(result.stderr.strip().splitlines()), 1)
         finally:
             server.close()
 

@@ -1,0 +1,165 @@
+#include "service/hasher_processes.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sodium.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
+
+#include <spdlog/spdlog.h>
+
+#include "core/password.h"
+#include "service/hash_protocol.h"
+
+namespace authgate {
+
+bool InProcessVerifier::Verify(const std::string& hash, std::string_view password) {
+  return VerifyPassword(hash, password);
+}
+
+namespace {
+
+// The helper's answer to one request, or nullopt when the helper failed.
+std::optional<bool> Ask(int fd, const std::string& hash, std::string_view password) {
+  const uint32_t sizes[2] = {static_cast<uint32_t>(hash.size()),
+                             static_cast<uint32_t>(password.size())};
+  std::string request(sizeof(sizes) + hash.size() + password.size(), '\0');
+  std::memcpy(request.data(), sizes, sizeof(sizes));
+  std::memcpy(request.data() + sizeof(sizes), hash.data(), hash.size());
+  std::memcpy(request.data() + sizeof(sizes) + hash.size(), password.data(), password.size());
+  const bool sent = WriteAll(fd, request.data(), request.size());
+  sodium_memzero(request.data(), request.size());
+  char answer = 0;
+  if (!sent || ReadAll(fd, &answer, 1) != ReadResult::kDone) return std::nullopt;
+  if (answer != 0 && answer != 1) return std::nullopt;
+  return answer == 1;
+}
+
+}  // namespace
+
+HasherProcesses::HasherProcesses(std::string binary, int nice)
+    : binary_(std::move(binary)), nice_(nice) {}
+
+Result<std::unique_ptr<HasherProcesses>> HasherProcesses::Start(std::string binary, size_t count,
+                                                                int nice) {
+  std::unique_ptr<HasherProcesses> hashers(new HasherProcesses(std::move(binary), nice));
+  for (size_t i = 0; i < count; ++i) {
+    Result<Helper> helper = hashers->Spawn();
+    if (!helper) return Error{helper.error()};
+    hashers->idle_.push_back(*helper);
+    hashers->all_.push_back(helper->pid);
+  }
+  return hashers;
+}
+
+HasherProcesses::~HasherProcesses() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (Helper& helper : idle_) Stop(&helper);
+}
+
+Result<HasherProcesses::Helper> HasherProcesses::Spawn() const {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    return Error{std::string("hash helper: socketpair: ") + std::strerror(errno)};
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], 0);  // dup2 clears close-on-exec
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  const std::string parent = std::to_string(::getpid());
+  const std::string nice = std::to_string(nice_);
+  const char* argv[] = {binary_.c_str(), "--parent", parent.c_str(), "--nice", nice.c_str(),
+                        nullptr};
+  char* const empty_environment[] = {nullptr};
+  pid_t pid = -1;
+  int rc = ::posix_spawn(&pid, binary_.c_str(), &actions, nullptr, const_cast<char**>(argv),
+                         empty_environment);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(fds[1]);
+  if (rc != 0) {
+    ::close(fds[0]);
+    return Error{"hash helper: cannot run " + binary_ + ": " + std::strerror(rc)};
+  }
+  return Helper{pid, fds[0]};
+}
+
+void HasherProcesses::Stop(Helper* helper) {
+  if (helper->fd >= 0) ::close(helper->fd);
+  if (helper->pid > 0) {
+    ::kill(helper->pid, SIGKILL);
+    while (::waitpid(helper->pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
+  *helper = Helper{};
+}
+
+HasherProcesses::Helper HasherProcesses::Take() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  idle_ready_.wait(lock, [this] { return !idle_.empty(); });
+  Helper helper = idle_.front();
+  idle_.pop_front();
+  return helper;
+}
+
+void HasherProcesses::Give(Helper helper) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    idle_.push_back(helper);
+  }
+  idle_ready_.notify_one();
+}
+
+bool HasherProcesses::Verify(const std::string& hash, std::string_view password) {
+  if (hash.size() > kMaxHashBytes || password.size() > kMaxPasswordBytes) {
+    return VerifyPassword(hash, password);
+  }
+  Helper helper = Take();
+  std::optional<bool> answer;
+  if (helper.fd >= 0) answer = Ask(helper.fd, hash, password);
+  if (!answer) {
+    // Died, closed or answered nonsense (or an earlier replacement failed): replace it once.
+    const pid_t old_pid = helper.pid;
+    Stop(&helper);
+    Result<Helper> fresh = Spawn();
+    if (fresh) {
+      helper = *fresh;
+      answer = Ask(helper.fd, hash, password);
+    } else {
+      spdlog::warn("{}", fresh.error());
+    }
+    if (!answer) {
+      Stop(&helper);  // the slot stays empty; the next verification on it spawns again
+      fallbacks_.fetch_add(1);
+      spdlog::warn("hash helper failed twice: verifying in the server process");
+    }
+    replacements_.fetch_add(1);
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (pid_t& pid : all_) {
+      if (pid == old_pid) {
+        pid = helper.pid;
+        break;  // empty slots all read -1: replace one
+      }
+    }
+  }
+  Give(helper);
+  if (!answer) return VerifyPassword(hash, password);
+  return *answer;
+}
+
+std::vector<pid_t> HasherProcesses::Pids() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<pid_t> live;
+  for (pid_t pid : all_) {
+    if (pid > 0) live.push_back(pid);
+  }
+  return live;
+}
+
+}  // namespace authgate

@@ -1,0 +1,208 @@
+// HasherProcesses and the hash protocol (src/service/hasher_processes.h, hash_protocol.h): the
+// helpers answer exactly as VerifyPassword does, a failed helper is replaced, and a login's
+// answer never depends on a helper being alive. Runs the real authgate-hasher binary.
+#include "service/hasher_processes.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <thread>
+#include <vector>
+
+#include "core/password.h"
+#include "core/random.h"
+#include "service/hash_protocol.h"
+
+namespace authgate {
+namespace {
+
+const bool crypto_ready = InitCrypto();
+constexpr PasswordParams kFast{1024, 1, 1};  // small parameters: these tests are about plumbing
+
+std::unique_ptr<HasherProcesses> StartHelpers(size_t count, const std::string& binary = AUTHGATE_HASHER) {
+  Result<std::unique_ptr<HasherProcesses>> started = HasherProcesses::Start(binary, count, 0);
+  if (!started) ADD_FAILURE() << started.error();
+  return started ? std::move(*started) : nullptr;
+}
+
+bool Alive(pid_t pid) { return ::kill(pid, 0) == 0; }
+
+TEST(HasherProcesses, AnswersAsVerifyPasswordDoes) {
+  ASSERT_TRUE(crypto_ready);
+  auto helpers = StartHelpers(2);
+  ASSERT_NE(helpers, nullptr);
+  const std::string hash = *HashPassword("correct horse", kFast);
+  EXPECT_TRUE(helpers->Verify(hash, "correct horse"));
+  EXPECT_FALSE(helpers->Verify(hash, "correct horse "));
+  EXPECT_FALSE(helpers->Verify(hash, ""));
+  EXPECT_FALSE(helpers->Verify("not a hash", "correct horse"));
+  EXPECT_FALSE(helpers->Verify("", ""));
+  const std::string with_nul("pass\0word", 9);
+  const std::string nul_hash = *HashPassword(with_nul, kFast);
+  EXPECT_TRUE(helpers->Verify(nul_hash, with_nul));
+  EXPECT_FALSE(helpers->Verify(nul_hash, "pass"));
+  EXPECT_EQ(helpers->replacements(), 0u);
+  EXPECT_EQ(helpers->in_process_fallbacks(), 0u);
+}
+
+TEST(HasherProcesses, ManyThreadsShareTheHelpers) {
+  auto helpers = StartHelpers(2);
+  ASSERT_NE(helpers, nullptr);
+  const std::string hash = *HashPassword("pw", kFast);
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        const bool good = (i + t) % 2 == 0;
+        if (helpers->Verify(hash, good ? "pw" : "pw!") != good) wrong.fetch_add(1);
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(helpers->replacements(), 0u);
+}
+
+TEST(HasherProcesses, AKilledHelperIsReplaced) {
+  auto helpers = StartHelpers(2);
+  ASSERT_NE(helpers, nullptr);
+  const std::string hash = *HashPassword("pw", kFast);
+  std::vector<pid_t> before = helpers->Pids();
+  ASSERT_EQ(before.size(), 2u);
+  ::kill(before[0], SIGKILL);
+  ::kill(before[1], SIGKILL);
+  EXPECT_TRUE(helpers->Verify(hash, "pw"));
+  EXPECT_FALSE(helpers->Verify(hash, "nope"));
+  EXPECT_EQ(helpers->replacements(), 2u);
+  EXPECT_EQ(helpers->in_process_fallbacks(), 0u);
+  std::vector<pid_t> after = helpers->Pids();
+  ASSERT_EQ(after.size(), 2u);
+  for (pid_t pid : after) {
+    EXPECT_TRUE(std::find(before.begin(), before.end(), pid) == before.end());
+    EXPECT_TRUE(Alive(pid));
+  }
+}
+
+TEST(HasherProcesses, VerifiesInProcessWhenHelpersDoNotAnswer) {
+  // /bin/true starts fine and exits at once: every helper "dies" before answering.
+  auto helpers = StartHelpers(1, "/bin/true");
+  ASSERT_NE(helpers, nullptr);
+  const std::string hash = *HashPassword("pw", kFast);
+  EXPECT_TRUE(helpers->Verify(hash, "pw"));
+  EXPECT_FALSE(helpers->Verify(hash, "nope"));
+  EXPECT_EQ(helpers->in_process_fallbacks(), 2u);
+}
+
+TEST(HasherProcesses, AMissingBinaryIsAnError) {
+  Result<std::unique_ptr<HasherProcesses>> started =
+      HasherProcesses::Start("/nonexistent/authgate-hasher", 1, 0);
+  ASSERT_FALSE(started);
+  EXPECT_NE(started.error().find("/nonexistent/authgate-hasher"), std::string::npos);
+}
+
+TEST(HasherProcesses, OversizedPasswordsAreVerifiedInProcess) {
+  auto helpers = StartHelpers(1);
+  ASSERT_NE(helpers, nullptr);
+  const std::string big(kMaxPasswordBytes + 1, 'x');
+  const std::string hash = *HashPassword(big, kFast);
+  EXPECT_TRUE(helpers->Verify(hash, big));
+  EXPECT_EQ(helpers->replacements(), 0u);
+}
+
+TEST(HasherProcesses, HelpersInheritNothingAndDieWithTheirOwner) {
+  // A descriptor without close-on-exec, open while the helpers start, must not reach them.
+  const int leaky = ::open("/dev/null", O_RDONLY);
+  ASSERT_GE(leaky, 0);
+  auto helpers = StartHelpers(2);
+  ::close(leaky);
+  ASSERT_NE(helpers, nullptr);
+  std::vector<pid_t> pids = helpers->Pids();
+  for (pid_t pid : pids) {
+    const std::string proc = "/proc/" + std::to_string(pid);
+    std::vector<std::string> fds;
+    for (const auto& entry : std::filesystem::directory_iterator(proc + "/fd")) {
+      fds.push_back(entry.path().filename().string());
+    }
+    std::sort(fds.begin(), fds.end());
+    EXPECT_EQ(fds, (std::vector<std::string>{"0", "1", "2"}));
+    std::ifstream environ(proc + "/environ");
+    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(environ), {}), "");
+  }
+  helpers.reset();
+  for (pid_t pid : pids) EXPECT_FALSE(Alive(pid)) << pid;  // killed and reaped
+}
+
+// The helper's loop itself, over a socket pair in this process.
+struct Pair {
+  Pair() { EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0); }
+  ~Pair() {
+    ::close(fds[0]);
+    if (fds[1] >= 0) ::close(fds[1]);
+  }
+  int fds[2] = {-1, -1};
+};
+
+std::string Request(const std::string& hash, const std::string& password) {
+  const uint32_t sizes[2] = {static_cast<uint32_t>(hash.size()),
+                             static_cast<uint32_t>(password.size())};
+  std::string bytes(reinterpret_cast<const char*>(sizes), sizeof(sizes));
+  return bytes + hash + password;
+}
+
+TEST(HashProtocol, AnswersEachRequestThenEndsCleanly) {
+  Pair pair;
+  const std::string hash = *HashPassword("pw", kFast);
+  const std::string requests = Request(hash, "pw") + Request(hash, "no") + Request("x", "pw");
+  ASSERT_TRUE(WriteAll(pair.fds[1], requests.data(), requests.size()));
+  ::shutdown(pair.fds[1], SHUT_WR);
+  EXPECT_EQ(ServeHashRequests(pair.fds[0]), 0);
+  char answers[4] = {};
+  EXPECT_EQ(ReadAll(pair.fds[1], answers, 3), ReadResult::kDone);
+  EXPECT_EQ(std::string(answers, 3), std::string("\1\0\0", 3));
+  ::shutdown(pair.fds[0], SHUT_WR);  // as the helper's exit would
+  EXPECT_EQ(ReadAll(pair.fds[1], answers, 1), ReadResult::kEndBeforeAnyByte);
+}
+
+TEST(HashProtocol, RefusesOversizedAndTruncatedRequests) {
+  {
+    Pair pair;
+    const uint32_t sizes[2] = {kMaxHashBytes + 1, 1};
+    ASSERT_TRUE(WriteAll(pair.fds[1], reinterpret_cast<const char*>(sizes), sizeof(sizes)));
+    EXPECT_EQ(ServeHashRequests(pair.fds[0]), 1);
+  }
+  {
+    Pair pair;
+    const uint32_t sizes[2] = {1, kMaxPasswordBytes + 1};
+    ASSERT_TRUE(WriteAll(pair.fds[1], reinterpret_cast<const char*>(sizes), sizeof(sizes)));
+    EXPECT_EQ(ServeHashRequests(pair.fds[0]), 1);
+  }
+  {
+    Pair pair;
+    const std::string cut = Request("hash", "password").substr(0, 12);
+    ASSERT_TRUE(WriteAll(pair.fds[1], cut.data(), cut.size()));
+    ::shutdown(pair.fds[1], SHUT_WR);
+    EXPECT_EQ(ServeHashRequests(pair.fds[0]), 1);
+  }
+  {
+    Pair pair;
+    const char half_header[3] = {1, 0, 0};
+    ASSERT_TRUE(WriteAll(pair.fds[1], half_header, sizeof(half_header)));
+    ::shutdown(pair.fds[1], SHUT_WR);
+    EXPECT_EQ(ServeHashRequests(pair.fds[0]), 1);
+  }
+}
+
+}  // namespace
+}  // namespace authgate
