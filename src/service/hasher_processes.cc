@@ -5,6 +5,7 @@
 #include <sodium.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,6 +25,8 @@ bool InProcessVerifier::Verify(const std::string& hash, std::string_view passwor
 }
 
 namespace {
+
+constexpr int kHelperTimeoutSeconds = 60;
 
 // The helper's answer to one request, or nullopt when the helper failed.
 std::optional<bool> Ask(int fd, const std::string& hash, std::string_view password) {
@@ -87,6 +90,10 @@ Result<HasherProcesses::Helper> HasherProcesses::Spawn() const {
     ::close(fds[0]);
     return Error{"hash helper: cannot run " + binary_ + ": " + std::strerror(rc)};
   }
+  // A helper that hangs counts as failed: no hash at sane parameters takes a minute.
+  const timeval timeout{kHelperTimeoutSeconds, 0};
+  ::setsockopt(fds[0], SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  ::setsockopt(fds[0], SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
   return Helper{pid, fds[0]};
 }
 
@@ -129,6 +136,7 @@ bool HasherProcesses::Verify(const std::string& hash, std::string_view password)
     Stop(&helper);
     Result<Helper> fresh = Spawn();
     if (fresh) {
+      replacements_.fetch_add(1);
       helper = *fresh;
       answer = Ask(helper.fd, hash, password);
     } else {
@@ -139,7 +147,6 @@ bool HasherProcesses::Verify(const std::string& hash, std::string_view password)
       fallbacks_.fetch_add(1);
       spdlog::warn("hash helper failed twice: verifying in the server process");
     }
-    replacements_.fetch_add(1);
     std::lock_guard<std::mutex> lock(mutex_);
     for (pid_t& pid : all_) {
       if (pid == old_pid) {

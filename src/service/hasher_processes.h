@@ -8,7 +8,7 @@
 // Each helper is the `authgate-hasher` binary (src/cli/hasher_main.cc), started with
 // posix_spawn, an empty environment, the socket as stdin, /dev/null as stdout and no other
 // descriptor (stderr kept), speaking service/hash_protocol.h. A helper that fails (died,
-// closed, answered nonsense) is killed and replaced once; if the new one fails too, the
+// closed, answered nonsense, or silent for 60 s) is killed and replaced once; if the new one fails too, the
 // verification runs in this process: a login never fails because of a helper. Helpers exit at
 // EOF and die with the server (PR_SET_PDEATHSIG). Thread-safe; Verify waits while every helper
 // is busy (the server runs as many helpers as hash workers).
@@ -42,7 +42,7 @@ class HasherProcesses final : public PasswordVerifier {
   bool Verify(const std::string& hash, std::string_view password) override;
 
   std::vector<pid_t> Pids() const;  // the live helpers (tests; the benchmark sums their memory)
-  uint64_t replacements() const { return replacements_.load(); }
+  uint64_t replacements() const { return replacements_.load(); }  // helpers started anew
   uint64_t in_process_fallbacks() const { return fallbacks_.load(); }
 
  private:
