@@ -136,9 +136,11 @@ int Serve(const GlobalOptions& options, const std::string& listen_override) {
   if (!service.FollowChanges()) return Fail("store: cannot read the change log");
 
   // Hashing runs at a lower priority than the I/O threads: logins use the idle cores, but an
-  // authorization check never waits behind an Argon2id hash (issue #4 (d)).
-  WorkerPool hash_pool(hash_workers, static_cast<size_t>(config.server.hash_queue_max),
-                       kHashWorkerNice);
+  // authorization check never waits behind an Argon2id hash (issue #4 (d)). With helpers, the
+  // pool has two threads per helper: while one login waits for its store writes, the next
+  // one's hash keeps the helper busy (a thread beyond that waits for a free helper).
+  WorkerPool hash_pool(hashers ? 2 * hash_workers : hash_workers,
+                       static_cast<size_t>(config.server.hash_queue_max), kHashWorkerNice);
   WorkerPool store_pool(4, 1024);
   HandlerDeps deps{service,
                    hash_pool,
@@ -171,7 +173,7 @@ int Serve(const GlobalOptions& options, const std::string& listen_override) {
   });
   ChangeFollower follower(service, store, clock);
   spdlog::info("authgate listening on {}://{}:{} ({} I/O threads, {} hash workers, {} tokens)",
-               tls ? "https" : "http", host, *bound, threads, hash_pool.threads(),
+               tls ? "https" : "http", host, *bound, threads, hash_workers,
                config.tokens.alg);
   server.Run();
   spdlog::info("authgate stopped");
