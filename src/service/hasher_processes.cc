@@ -46,12 +46,12 @@ std::optional<bool> Ask(int fd, const std::string& hash, std::string_view passwo
 
 }  // namespace
 
-HasherProcesses::HasherProcesses(std::string binary, int nice)
-    : binary_(std::move(binary)), nice_(nice) {}
+HasherProcesses::HasherProcesses(std::string binary, int nice, Metrics* metrics)
+    : binary_(std::move(binary)), nice_(nice), metrics_(metrics) {}
 
 Result<std::unique_ptr<HasherProcesses>> HasherProcesses::Start(std::string binary, size_t count,
-                                                                int nice) {
-  std::unique_ptr<HasherProcesses> hashers(new HasherProcesses(std::move(binary), nice));
+                                                                int nice, Metrics* metrics) {
+  std::unique_ptr<HasherProcesses> hashers(new HasherProcesses(std::move(binary), nice, metrics));
   for (size_t i = 0; i < count; ++i) {
     Result<Helper> helper = hashers->Spawn();
     if (!helper) return Error{helper.error()};
@@ -137,6 +137,7 @@ bool HasherProcesses::Verify(const std::string& hash, std::string_view password)
     Result<Helper> fresh = Spawn();
     if (fresh) {
       replacements_.fetch_add(1);
+      if (metrics_) metrics_->Count("hash_helpers", "replaced");
       helper = *fresh;
       answer = Ask(helper.fd, hash, password);
     } else {
@@ -145,6 +146,7 @@ bool HasherProcesses::Verify(const std::string& hash, std::string_view password)
     if (!answer) {
       Stop(&helper);  // the slot stays empty; the next verification on it spawns again
       fallbacks_.fetch_add(1);
+      if (metrics_) metrics_->Count("hash_helpers", "in_process");
       spdlog::warn("hash helper failed twice: verifying in the server process");
     }
     std::lock_guard<std::mutex> lock(mutex_);

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "service/metrics.h"
 #include "service/password_verifier.h"
 
 namespace authgate {
@@ -33,8 +34,10 @@ namespace authgate {
 class HasherProcesses final : public PasswordVerifier {
  public:
   // Starts `count` helpers running `binary` (`--parent PID --nice N`) at priority `nice`.
+  // Replacements and in-process fallbacks are also counted in `metrics` when given
+  // (authgate_hash_helper_events_total{event="replaced"|"in_process"}).
   static Result<std::unique_ptr<HasherProcesses>> Start(std::string binary, size_t count,
-                                                        int nice);
+                                                        int nice, Metrics* metrics = nullptr);
   ~HasherProcesses() override;  // closes the sockets, kills and reaps the helpers
   HasherProcesses(const HasherProcesses&) = delete;
   HasherProcesses& operator=(const HasherProcesses&) = delete;
@@ -50,7 +53,7 @@ class HasherProcesses final : public PasswordVerifier {
     pid_t pid = -1;
     int fd = -1;
   };
-  HasherProcesses(std::string binary, int nice);
+  HasherProcesses(std::string binary, int nice, Metrics* metrics);
   Result<Helper> Spawn() const;
   static void Stop(Helper* helper);
   Helper Take();
@@ -58,6 +61,7 @@ class HasherProcesses final : public PasswordVerifier {
 
   const std::string binary_;
   const int nice_;
+  Metrics* const metrics_;
   mutable std::mutex mutex_;
   std::condition_variable idle_ready_;
   std::deque<Helper> idle_;  // taken from the front, given back at the end: each takes turns

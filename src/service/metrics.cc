@@ -26,6 +26,9 @@ constexpr FamilyInfo kFamilies[] = {
     {"requests", "authgate_http_requests_total", nullptr,
      "HTTP responses by endpoint and status code."},
     {"ratelimited", "authgate_ratelimited_total", "endpoint", "Requests refused with 429."},
+    {"hash_helpers", "authgate_hash_helper_events_total", "event",
+     "Password-hash helpers replaced after a failure, and verifications run in the server "
+     "because a replacement failed too."},
 };
 
 // The label set of one (endpoint, status) pair, as rendered and as the requests counter's key.

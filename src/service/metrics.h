@@ -58,7 +58,8 @@ class Metrics {
   };
 
   // Families: logins, verifications, refreshes, logouts (label "result"); locks,
-  // refresh_reuse, revocations (label "reason"); ratelimited (label "endpoint"); requests
+  // refresh_reuse, revocations (label "reason"); ratelimited (label "endpoint"); hash_helpers
+  // (label "event": replaced, in_process); requests
   // (labels "endpoint" and "status": use RequestStats).
   // The returned references stay valid for the life of the Metrics: hot paths keep them.
   StripedCounter& Counter(std::string_view family, std::string_view label_value);

@@ -933,6 +933,9 @@ class ConfiguredServerTest(unittest.TestCase):
             replaced = hash_helpers(server.process.pid)
             self.assertEqual(len(replaced), 3)
             self.assertFalse(set(replaced) & set(helpers))
+            metrics = server.request("GET", "/metrics").body
+            self.assertIn('authgate_hash_helper_events_total{event="replaced"} 3\n', metrics)
+            self.assertNotIn('event="in_process"', metrics)
             server.stop()
             self.assertTrue(wait_until(lambda: not any(alive(pid) for pid in replaced), 5))
             # Run by hand, the helper refuses: one line on stderr, exit code 2.

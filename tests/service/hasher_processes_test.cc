@@ -76,8 +76,11 @@ TEST(HasherProcesses, ManyThreadsShareTheHelpers) {
 }
 
 TEST(HasherProcesses, AKilledHelperIsReplaced) {
-  auto helpers = StartHelpers(2);
-  ASSERT_NE(helpers, nullptr);
+  Metrics metrics;
+  Result<std::unique_ptr<HasherProcesses>> started =
+      HasherProcesses::Start(AUTHGATE_HASHER, 2, 0, &metrics);
+  ASSERT_TRUE(started) << started.error();
+  std::unique_ptr<HasherProcesses>& helpers = *started;
   const std::string hash = *HashPassword("pw", kFast);
   std::vector<pid_t> before = helpers->Pids();
   ASSERT_EQ(before.size(), 2u);
@@ -93,16 +96,25 @@ TEST(HasherProcesses, AKilledHelperIsReplaced) {
     EXPECT_TRUE(std::find(before.begin(), before.end(), pid) == before.end());
     EXPECT_TRUE(Alive(pid));
   }
+  const std::string rendered = metrics.Render(0, 0);
+  EXPECT_NE(rendered.find("authgate_hash_helper_events_total{event=\"replaced\"} 2\n"),
+            std::string::npos)
+      << rendered;
+  EXPECT_EQ(rendered.find("in_process"), std::string::npos);
 }
 
 TEST(HasherProcesses, VerifiesInProcessWhenHelpersDoNotAnswer) {
   // /bin/true starts fine and exits at once: every helper "dies" before answering.
-  auto helpers = StartHelpers(1, "/bin/true");
-  ASSERT_NE(helpers, nullptr);
+  Metrics metrics;
+  Result<std::unique_ptr<HasherProcesses>> helpers =
+      HasherProcesses::Start("/bin/true", 1, 0, &metrics);
+  ASSERT_TRUE(helpers) << helpers.error();
   const std::string hash = *HashPassword("pw", kFast);
-  EXPECT_TRUE(helpers->Verify(hash, "pw"));
-  EXPECT_FALSE(helpers->Verify(hash, "nope"));
-  EXPECT_EQ(helpers->in_process_fallbacks(), 2u);
+  EXPECT_TRUE((*helpers)->Verify(hash, "pw"));
+  EXPECT_FALSE((*helpers)->Verify(hash, "nope"));
+  EXPECT_EQ((*helpers)->in_process_fallbacks(), 2u);
+  EXPECT_NE(metrics.Render(0, 0).find("authgate_hash_helper_events_total{event=\"in_process\"} 2\n"),
+            std::string::npos);
 }
 
 TEST(HasherProcesses, AMissingBinaryIsAnError) {
