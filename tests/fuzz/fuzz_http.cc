@@ -37,6 +37,7 @@ struct World {
     InitCrypto();
     std::string dir = std::filesystem::temp_directory_path() /
                       ("authgate-fuzz-http-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);  // left by an earlier process with the same id
     std::filesystem::create_directories(dir);
     store = std::move(*OpenStore("sqlite:" + dir + "/fuzz.db"));
     box = std::make_unique<CryptoBox>(RandomSecret(kMasterKeyBytes));

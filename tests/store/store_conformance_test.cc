@@ -26,9 +26,15 @@ struct StoreFactory {
 
 std::string FreshSqliteUrl() {
   static std::atomic<int> counter{0};
-  std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                              ("authgate-store-test-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  // Named by this process's id: a directory of that name is left over from an earlier process
+  // that had the same id (ids are reused), so it is emptied once, before the first store.
+  static const std::filesystem::path dir = [] {
+    std::filesystem::path path = std::filesystem::temp_directory_path() /
+                                 ("authgate-store-test-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+    return path;
+  }();
   return "sqlite:" + (dir / ("store" + std::to_string(counter++) + ".db")).string();
 }
 
