@@ -128,7 +128,7 @@ int Serve(const GlobalOptions& options, const std::string& listen_override) {
   const size_t hash_workers = OrCores(config.server.hash_workers);
   InProcessVerifier in_process;
   Result<std::unique_ptr<HasherProcesses>> hashers =
-      HasherProcesses::Start(HasherBinary(), hash_workers, kHashWorkerNice, &metrics);
+      HasherProcesses::Start(HasherBinary(), hash_workers, kHashWorkerNice, metrics);
   if (!hashers) spdlog::warn("{}: hashing in the server process", hashers.error());
   PasswordVerifier& passwords = hashers ? static_cast<PasswordVerifier&>(**hashers) : in_process;
   AuthService service(store, *context->box, keys, cache, metrics, **audit, clock, passwords,

@@ -20,10 +20,6 @@
 
 namespace authgate {
 
-bool InProcessVerifier::Verify(const std::string& hash, std::string_view password) {
-  return VerifyPassword(hash, password);
-}
-
 namespace {
 
 constexpr int kHelperTimeoutSeconds = 60;
@@ -46,27 +42,26 @@ std::optional<bool> Ask(int fd, const std::string& hash, std::string_view passwo
 
 }  // namespace
 
-HasherProcesses::HasherProcesses(std::string binary, int nice, Metrics* metrics)
+HasherProcesses::HasherProcesses(std::string binary, int nice, Metrics& metrics)
     : binary_(std::move(binary)), nice_(nice), metrics_(metrics) {}
 
 Result<std::unique_ptr<HasherProcesses>> HasherProcesses::Start(std::string binary, size_t count,
-                                                                int nice, Metrics* metrics) {
+                                                                int nice, Metrics& metrics) {
   std::unique_ptr<HasherProcesses> hashers(new HasherProcesses(std::move(binary), nice, metrics));
-  for (size_t i = 0; i < count; ++i) {
-    Result<Helper> helper = hashers->Spawn();
+  hashers->pids_.assign(count, -1);
+  for (size_t slot = 0; slot < count; ++slot) {
+    Result<Helper> helper = hashers->Spawn(slot);
     if (!helper) return Error{helper.error()};
     hashers->idle_.push_back(*helper);
-    hashers->all_.push_back(helper->pid);
   }
   return hashers;
 }
 
 HasherProcesses::~HasherProcesses() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  for (Helper& helper : idle_) Stop(&helper);
+  for (Helper& helper : idle_) Stop(&helper);  // all are idle: the hash pool has stopped
 }
 
-Result<HasherProcesses::Helper> HasherProcesses::Spawn() const {
+Result<HasherProcesses::Helper> HasherProcesses::Spawn(size_t slot) {
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
     return Error{std::string("hash helper: socketpair: ") + std::strerror(errno)};
@@ -94,7 +89,11 @@ Result<HasherProcesses::Helper> HasherProcesses::Spawn() const {
   const timeval timeout{kHelperTimeoutSeconds, 0};
   ::setsockopt(fds[0], SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
   ::setsockopt(fds[0], SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
-  return Helper{pid, fds[0]};
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    pids_[slot] = pid;
+  }
+  return Helper{slot, pid, fds[0]};
 }
 
 void HasherProcesses::Stop(Helper* helper) {
@@ -104,7 +103,9 @@ void HasherProcesses::Stop(Helper* helper) {
     while (::waitpid(helper->pid, nullptr, 0) < 0 && errno == EINTR) {
     }
   }
-  *helper = Helper{};
+  *helper = Helper{helper->slot};
+  std::lock_guard<std::mutex> lock(mutex_);
+  pids_[helper->slot] = -1;
 }
 
 HasherProcesses::Helper HasherProcesses::Take() {
@@ -132,40 +133,28 @@ bool HasherProcesses::Verify(const std::string& hash, std::string_view password)
   if (helper.fd >= 0) answer = Ask(helper.fd, hash, password);
   if (!answer) {
     // Died, closed or answered nonsense (or an earlier replacement failed): replace it once.
-    const pid_t old_pid = helper.pid;
     Stop(&helper);
-    Result<Helper> fresh = Spawn();
+    Result<Helper> fresh = Spawn(helper.slot);
     if (fresh) {
-      replacements_.fetch_add(1);
-      if (metrics_) metrics_->Count("hash_helpers", "replaced");
+      metrics_.Count("hash_helpers", "replaced");
       helper = *fresh;
       answer = Ask(helper.fd, hash, password);
     } else {
       spdlog::warn("{}", fresh.error());
     }
-    if (!answer) {
-      Stop(&helper);  // the slot stays empty; the next verification on it spawns again
-      fallbacks_.fetch_add(1);
-      if (metrics_) metrics_->Count("hash_helpers", "in_process");
-      spdlog::warn("hash helper failed twice: verifying in the server process");
-    }
-    std::lock_guard<std::mutex> lock(mutex_);
-    for (pid_t& pid : all_) {
-      if (pid == old_pid) {
-        pid = helper.pid;
-        break;  // empty slots all read -1: replace one
-      }
-    }
+    if (!answer) Stop(&helper);  // the slot stays empty; its next use spawns again
   }
   Give(helper);
-  if (!answer) return VerifyPassword(hash, password);
-  return *answer;
+  if (answer) return *answer;
+  metrics_.Count("hash_helpers", "in_process");
+  spdlog::warn("hash helper failed twice: verifying in the server process");
+  return VerifyPassword(hash, password);
 }
 
 std::vector<pid_t> HasherProcesses::Pids() const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<pid_t> live;
-  for (pid_t pid : all_) {
+  for (pid_t pid : pids_) {
     if (pid > 0) live.push_back(pid);
   }
   return live;

@@ -16,7 +16,6 @@
 
 #include <sys/types.h>
 
-#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -34,40 +33,38 @@ namespace authgate {
 class HasherProcesses final : public PasswordVerifier {
  public:
   // Starts `count` helpers running `binary` (`--parent PID --nice N`) at priority `nice`.
-  // Replacements and in-process fallbacks are also counted in `metrics` when given
-  // (authgate_hash_helper_events_total{event="replaced"|"in_process"}).
+  // Failures are counted in `metrics`: authgate_hash_helper_events_total{event="replaced"} for
+  // a helper started anew, {event="in_process"} for a verification the server ran itself.
   static Result<std::unique_ptr<HasherProcesses>> Start(std::string binary, size_t count,
-                                                        int nice, Metrics* metrics = nullptr);
+                                                        int nice, Metrics& metrics);
   ~HasherProcesses() override;  // closes the sockets, kills and reaps the helpers
   HasherProcesses(const HasherProcesses&) = delete;
   HasherProcesses& operator=(const HasherProcesses&) = delete;
 
   bool Verify(const std::string& hash, std::string_view password) override;
 
-  std::vector<pid_t> Pids() const;  // the live helpers (tests; the benchmark sums their memory)
-  uint64_t replacements() const { return replacements_.load(); }  // helpers started anew
-  uint64_t in_process_fallbacks() const { return fallbacks_.load(); }
+  std::vector<pid_t> Pids() const;  // the live helpers' process ids (tests)
 
  private:
   struct Helper {
-    pid_t pid = -1;
+    size_t slot = 0;  // its index in pids_, kept by replacements
+    pid_t pid = -1;   // -1: none (its start failed; the next use tries again)
     int fd = -1;
   };
-  HasherProcesses(std::string binary, int nice, Metrics* metrics);
-  Result<Helper> Spawn() const;
-  static void Stop(Helper* helper);
+  HasherProcesses(std::string binary, int nice, Metrics& metrics);
+  // Starts a helper into `slot` (records its pid), or leaves the slot empty on failure.
+  Result<Helper> Spawn(size_t slot);
+  void Stop(Helper* helper);  // kills and reaps; the slot stays, empty
   Helper Take();
   void Give(Helper helper);
 
   const std::string binary_;
   const int nice_;
-  Metrics* const metrics_;
+  Metrics& metrics_;
   mutable std::mutex mutex_;
   std::condition_variable idle_ready_;
   std::deque<Helper> idle_;  // taken from the front, given back at the end: each takes turns
-  std::vector<pid_t> all_;  // the pids of every helper, idle or in use
-  std::atomic<uint64_t> replacements_{0};
-  std::atomic<uint64_t> fallbacks_{0};
+  std::vector<pid_t> pids_;  // by slot, idle or in use; -1 for an empty slot
 };
 
 }  // namespace authgate

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/password.h"
+
 namespace authgate {
 
 class PasswordVerifier {
@@ -18,7 +20,9 @@ class PasswordVerifier {
 
 class InProcessVerifier final : public PasswordVerifier {
  public:
-  bool Verify(const std::string& hash, std::string_view password) override;
+  bool Verify(const std::string& hash, std::string_view password) override {
+    return VerifyPassword(hash, password);
+  }
 };
 
 }  // namespace authgate
