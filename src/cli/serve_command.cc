@@ -35,8 +35,8 @@ void RaiseFileLimit() {
 // Polls the store's change log (cache invalidation across processes) and prunes now and then.
 class ChangeFollower {
  public:
-  ChangeFollower(AuthService& service, Store& store, const Clock& clock)
-      : thread_([this, &service, &store, &clock] {
+  ChangeFollower(AuthService& service, Store& store, const Clock& clock, int64_t access_ttl_s)
+      : thread_([this, &service, &store, &clock, access_ttl_s] {
           int64_t last_prune = 0;
           bool following = true;
           std::unique_lock<std::mutex> lock(mutex_);
@@ -51,7 +51,7 @@ class ChangeFollower {
             }
             int64_t now = clock.NowSeconds();
             if (now - last_prune >= 60) {
-              if (!store.Prune(now)) spdlog::warn("store: prune failed");
+              if (!store.Prune(now, access_ttl_s)) spdlog::warn("store: prune failed");
               last_prune = now;
             }
             lock.lock();
@@ -171,7 +171,7 @@ int Serve(const GlobalOptions& options, const std::string& listen_override) {
     spdlog::info("signal {}: draining in-flight requests", signal_number);
     server.Drain();
   });
-  ChangeFollower follower(service, store, clock);
+  ChangeFollower follower(service, store, clock, config.tokens.access_ttl_s);
   spdlog::info("authgate listening on {}://{}:{} ({} I/O threads, {} hash workers, {} tokens)",
                tls ? "https" : "http", host, *bound, threads, hash_workers,
                config.tokens.alg);

@@ -289,7 +289,14 @@ Outcome<Identity> AuthService::Authenticate(const RequestCredentials& credential
   bool store_failed = false;
   std::optional<CachedSession> session = LoadSession(session_id, &store_failed);
   if (store_failed) return Unavailable<Identity>();
-  if (!session || session->revoked || session->user_id != user_id) return invalid;
+  // A session is pruned only once every token of it has expired (Store::Prune): its expired
+  // access token still answers as one.
+  if (!session) {
+    return expired ? Fail::Fail(Rejection::kUnauthorized, MessageCode::kTokenExpired,
+                                "Authorization")
+                   : invalid;
+  }
+  if (session->revoked || session->user_id != user_id) return invalid;
   std::shared_ptr<const CachedUser> user = LoadUser(user_id, &store_failed);
   if (store_failed) return Unavailable<Identity>();
   if (!user) return invalid;

@@ -678,11 +678,21 @@ Result<std::vector<Change>> PostgresStore::ChangesSince(int64_t seq) {
   });
 }
 
-Status PostgresStore::Prune(int64_t now) {
+Status PostgresStore::Prune(int64_t now, int64_t access_ttl_s) {
   return GuardStoreStatus([&] {
     Lease lease = Acquire();
     PostgresConnection& c = *lease;
-    Run(c, "DELETE FROM refresh_tokens WHERE expires_at <= $1", {now});
+    // Sessions first: those whose every token is about to go. No token can be added to such a
+    // session meanwhile (a rotation needs an unexpired token), and a session left behind by a
+    // failure here goes at the next prune.
+    Run(c,
+        "DELETE FROM sessions WHERE id IN (SELECT session_id FROM refresh_tokens "
+        "WHERE expires_at <= $1 AND created_at <= $2) AND NOT EXISTS (SELECT 1 FROM "
+        "refresh_tokens r WHERE r.session_id = sessions.id AND (r.expires_at > $1 OR "
+        "r.created_at > $2))",
+        {now, now - access_ttl_s});
+    Run(c, "DELETE FROM refresh_tokens WHERE expires_at <= $1 AND created_at <= $2",
+        {now, now - access_ttl_s});
     Run(c, "DELETE FROM used_otp_steps WHERE used_at < $1", {now - 3600});
     Run(c, "DELETE FROM changes WHERE at < $1", {now - 3600});
     Run(c, "DELETE FROM login_attempts WHERE locked_until != 0 AND locked_until < $1", {now});

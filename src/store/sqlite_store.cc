@@ -731,12 +731,24 @@ Result<std::vector<Change>> SqliteStore::ChangesSince(int64_t seq) {
   });
 }
 
-Status SqliteStore::Prune(int64_t now) {
+Status SqliteStore::Prune(int64_t now, int64_t access_ttl_s) {
   return GuardStoreStatus([&] {
     Lease lease = Acquire();
     SqliteConnection& c = *lease;
     Transaction tx(c, true);
-    Query(c, "DELETE FROM refresh_tokens WHERE expires_at <= ?").Bind(now).Run();
+    // Sessions first: those whose every token is about to go (found through the expiry index).
+    Query(c,
+          "DELETE FROM sessions WHERE id IN (SELECT session_id FROM refresh_tokens "
+          "WHERE expires_at <= ?1 AND created_at <= ?2) AND NOT EXISTS (SELECT 1 FROM "
+          "refresh_tokens r WHERE r.session_id = sessions.id AND (r.expires_at > ?1 OR "
+          "r.created_at > ?2))")
+        .Bind(now)
+        .Bind(now - access_ttl_s)
+        .Run();
+    Query(c, "DELETE FROM refresh_tokens WHERE expires_at <= ? AND created_at <= ?")
+        .Bind(now)
+        .Bind(now - access_ttl_s)
+        .Run();
     Query(c, "DELETE FROM used_otp_steps WHERE used_at < ?").Bind(now - 3600).Run();
     Query(c, "DELETE FROM changes WHERE at < ?").Bind(now - 3600).Run();
     Query(c, "DELETE FROM login_attempts WHERE locked_until != 0 AND locked_until < ?")

@@ -56,7 +56,7 @@ class SqliteStore final : public Store {
   Status AddSigningKey(const SigningKeyRecord& key, int64_t now) override;
   Result<int64_t> LatestChangeSeq() override;
   Result<std::vector<Change>> ChangesSince(int64_t seq) override;
-  Status Prune(int64_t now) override;
+  Status Prune(int64_t now, int64_t access_ttl_s) override;
 
  private:
   explicit SqliteStore(std::string path);

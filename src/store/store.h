@@ -152,8 +152,11 @@ class Store {
   virtual Result<int64_t> LatestChangeSeq() = 0;
   virtual Result<std::vector<Change>> ChangesSince(int64_t seq) = 0;
 
-  // Deletes what can no longer matter: expired refresh tokens, old otp steps, old changes.
-  virtual Status Prune(int64_t now) = 0;
+  // Deletes what can no longer matter: old otp steps, old changes, ended lockouts, and refresh
+  // tokens once both they and the access token issued with them (`access_ttl_s` after their
+  // creation) have expired; a session goes with its last token, so the sessions table holds
+  // only sessions with a token that can still work. Cost: what it deletes (indexed).
+  virtual Status Prune(int64_t now, int64_t access_ttl_s) = 0;
 };
 
 }  // namespace authgate

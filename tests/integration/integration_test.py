@@ -1,7 +1,9 @@
 """Integration tests: the real binary over real HTTP, against SPEC.md §1–§9."""
 import base64
+import contextlib
 import json
 import socket
+import sqlite3
 import http.client
 import re
 import os
@@ -713,6 +715,32 @@ class ConfiguredServerTest(unittest.TestCase):
             self.assertEqual(response.status, 401)
             self.assertEqual(response.codes, [("Authorization", "Token_Expired")])
             self.assertEqual(server.refresh(tokens["refreshToken"]).status, 200)
+        finally:
+            server.close()
+
+    def test_ended_sessions_are_pruned(self):
+        server = AuthgateServer({"AUTHGATE_TOKENS_ACCESS_TTL_S": "1",
+                                 "AUTHGATE_TOKENS_REFRESH_TTL_S": "3"})
+        database = os.path.join(server.dir, "authgate-data", "authgate.db")
+
+        def sessions():
+            with contextlib.closing(sqlite3.connect(database)) as db:
+                return db.execute("SELECT count(*) FROM sessions").fetchone()[0]
+        try:
+            user = server.add_user("alice")
+            ended = server.login(user).json["details"]
+            self.assertEqual(sessions(), 1)
+            time.sleep(3.1)  # both of its tokens have expired
+            live = server.login(user, otp=totp(user["totpSecret"], step_offset=1)).json["details"]
+            # The store is pruned at start, then every minute.
+            server.stop()
+            server.start()
+            self.assertTrue(wait_until(lambda: sessions() == 1, timeout=10))
+            response = server.verify(ended["accessToken"], totp(user["totpSecret"]))
+            self.assertEqual(response.codes, [("Authorization", "Token_Expired")])
+            response = server.refresh(ended["refreshToken"])
+            self.assertEqual(response.codes, [("refreshToken", "Token_Invalid")])
+            self.assertEqual(server.refresh(live["refreshToken"]).status, 200)
         finally:
             server.close()
 

@@ -340,11 +340,37 @@ TEST_P(StoreConformance, PruneDropsOnlyWhatCannotMatter) {
   int64_t alice = AddUser("alice");
   ASSERT_TRUE(NewSession("s1", alice, "old", kNow + 10));
   ASSERT_TRUE(NewSession("s2", alice, "live", kNow + 1000));
-  ASSERT_TRUE(store_->Prune(kNow + 20).ok());
+  // "old" has expired, but the access token issued with it (kNow) lives until kNow + 100:
+  // the token row and its session stay (a verify still finds the session).
+  ASSERT_TRUE(store_->Prune(kNow + 20, 100).ok());
   EXPECT_EQ(store_->RotateRefreshToken("old", "x", kNow + 1000, kNow + 20)->outcome,
+            RotationOutcome::kExpired);
+  EXPECT_TRUE(store_->FindSession("s1")->has_value());
+  ASSERT_TRUE(store_->Prune(kNow + 100, 100).ok());
+  EXPECT_EQ(store_->RotateRefreshToken("old", "x", kNow + 1000, kNow + 100)->outcome,
             RotationOutcome::kUnknown);
-  EXPECT_EQ(store_->RotateRefreshToken("live", "y", kNow + 1000, kNow + 20)->outcome,
+  EXPECT_FALSE(store_->FindSession("s1")->has_value());
+  EXPECT_TRUE(store_->FindSession("s2")->has_value());
+  EXPECT_EQ(store_->RotateRefreshToken("live", "y", kNow + 1000, kNow + 100)->outcome,
             RotationOutcome::kRotated);
+}
+
+// A session stays while any of its tokens can still work, and goes with the last one.
+TEST_P(StoreConformance, PruneKeepsASessionWhileOneOfItsTokensLives) {
+  int64_t alice = AddUser("alice");
+  ASSERT_TRUE(NewSession("s1", alice, "r1", kNow + 10));
+  ASSERT_EQ(store_->RotateRefreshToken("r1", "r2", kNow + 50, kNow + 5)->outcome,
+            RotationOutcome::kRotated);
+  ASSERT_TRUE(store_->RevokeSession("s1", kNow + 6).ok());
+  ASSERT_TRUE(store_->Prune(kNow + 30, 0).ok());  // r1 gone, r2 (kNow + 50) not
+  Result<std::optional<SessionRecord>> session = store_->FindSession("s1");
+  ASSERT_TRUE(session.ok() && session->has_value());
+  EXPECT_TRUE((*session)->revoked);
+  EXPECT_EQ(store_->RotateRefreshToken("r2", "r3", kNow + 90, kNow + 30)->outcome,
+            RotationOutcome::kRevoked);
+  ASSERT_TRUE(store_->Prune(kNow + 50, 0).ok());
+  EXPECT_FALSE(store_->FindSession("s1")->has_value());
+  EXPECT_TRUE(store_->FindUserById(alice)->has_value());
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, StoreConformance,
