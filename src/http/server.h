@@ -12,6 +12,9 @@
 // Drain() stops accepting and closes idle connections; a request already (even partly)
 // received is answered with "Connection: close", and a connection accepted but still silent
 // gets one second to send its request. Run() returns when every connection is gone.
+//
+// A loop that has worked for `yield_after_us` without a pause yields its core once, so that
+// processes sharing the cores with it are not kept waiting a whole scheduler tick.
 #pragma once
 
 #include <atomic>
@@ -33,6 +36,8 @@ struct ServerLimits {
   int request_timeout_s = 10;  // to receive one whole request, and idle keep-alive
   int write_timeout_s = 10;
   size_t max_connections = 10000;
+  // A loop busy this long without waiting for I/O yields its core once (0: never); see Run().
+  int64_t yield_after_us = 250;
 };
 
 class EventLoop;

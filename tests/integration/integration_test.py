@@ -744,6 +744,19 @@ class ConfiguredServerTest(unittest.TestCase):
         finally:
             server.close()
 
+    def test_event_loops_serve_and_drain_whether_or_not_they_yield(self):
+        for yield_after_us in ("0", "1"):  # never; after (almost) every handler
+            server = AuthgateServer({"AUTHGATE_SERVER_YIELD_AFTER_US": yield_after_us})
+            try:
+                user = server.add_user("alice")
+                tokens = server.login(user).json["details"]
+                code = totp(user["totpSecret"])
+                for _ in range(20):
+                    self.assertEqual(server.verify(tokens["accessToken"], code).status, 200)
+                self.assertEqual(server.stop(), 0)
+            finally:
+                server.close()
+
     def test_lock_expires(self):
         server = AuthgateServer({"AUTHGATE_LOCKOUT_DURATION_S": "2", "AUTHGATE_LOCKOUT_MAX_FAILED_ATTEMPTS": "2"})
         try:

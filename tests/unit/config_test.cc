@@ -25,6 +25,8 @@ TEST(ConfigTest, DefaultsMatchTheSpec) {
   EXPECT_EQ(config->secrets.master_key_file, "authgate-data/master.key");
   EXPECT_EQ(config->log.level, "info");
   EXPECT_FALSE(config->storage_url_set);
+  // authgate's own keys (SPEC.md §8 lists the contract's).
+  EXPECT_EQ(config->server.yield_after_us, 250);
 }
 
 TEST(ConfigTest, FileThenEnvironment) {
@@ -40,7 +42,8 @@ per_address_per_s = 0.5
 )",
                                       {{"AUTHGATE_LOCKOUT_DURATION_S", "3"},
                                        {"AUTHGATE_RATELIMIT_TRUSTED_PROXIES", "127.0.0.1, ::1"},
-                                       {"AUTHGATE_STORAGE_URL", "sqlite:/tmp/x.db"}});
+                                       {"AUTHGATE_STORAGE_URL", "sqlite:/tmp/x.db"},
+                                       {"AUTHGATE_SERVER_YIELD_AFTER_US", "0"}});
   ASSERT_TRUE(config.ok()) << config.error();
   EXPECT_EQ(config->lockout.duration_s, 3);
   EXPECT_EQ(config->lockout.max_failed_attempts, 3);
@@ -49,6 +52,7 @@ per_address_per_s = 0.5
   EXPECT_EQ(config->ratelimit.trusted_proxies, (std::vector<std::string>{"127.0.0.1", "::1"}));
   EXPECT_EQ(config->storage.url, "sqlite:/tmp/x.db");
   EXPECT_TRUE(config->storage_url_set);
+  EXPECT_EQ(config->server.yield_after_us, 0);
 }
 
 void ExpectErrorNaming(const std::string& toml, const Environment& env, const std::string& key) {
