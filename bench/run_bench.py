@@ -89,6 +89,30 @@ def server_processes(pid):
     return [pid] + sorted(children)
 
 
+def cpu_seconds(pid):
+    """CPU time used so far by the server and its hash helpers."""
+    total = 0
+    for process in server_processes(pid):
+        try:
+            with open("/proc/%d/stat" % process) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+        except FileNotFoundError:
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def wait_quiet(pid, timeout=10.0):
+    """Waits until the server and its helpers use under 5 % of a core over 0.3 s (logins still
+    queued from a run that just ended would otherwise weigh on the next run's first seconds)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        before = cpu_seconds(pid)
+        time.sleep(0.3)
+        if cpu_seconds(pid) - before < 0.015:
+            return
+
+
 def rss_kib(pid, field="VmRSS"):
     """`field` of /proc/PID/status, summed over the server and its hash helpers."""
     total = 0
@@ -291,6 +315,7 @@ http {
         throughput ratio is returned, with the logins that ran meanwhile."""
         pairs = []
         for _ in range(rounds):
+            wait_quiet(self.server.pid)  # the idle run must be idle: no logins left from before
             idle = wrk(self.port, os.path.join(HERE, "wrk/verify.lua"), [self.verify_file(sessions)],
                        duration=self.args.duration)
             background = {}

@@ -155,6 +155,7 @@ int Serve(const GlobalOptions& options, const std::string& listen_override) {
   ServerLimits limits;
   limits.max_body_bytes = static_cast<size_t>(config.server.max_body_bytes);
   limits.yield_after_us = config.server.yield_after_us;
+  limits.slice_us = config.server.slice_us;
   RaiseFileLimit();
   size_t threads = OrCores(config.server.threads);
   HttpServer server(handler, limits, threads);

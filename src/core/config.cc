@@ -113,6 +113,7 @@ std::vector<KeySpec> Keys(Config& c) {
                 "HOST:PORT"),
       IntKey("server", "threads", &c.server.threads, 0, 256),
       IntKey("server", "yield_after_us", &c.server.yield_after_us, 0, 1000000),
+      IntKey("server", "slice_us", &c.server.slice_us, 0, 100000),
       IntKey("server", "max_body_bytes", &c.server.max_body_bytes, 1, 64 << 20),
       IntKey("server", "hash_workers", &c.server.hash_workers, 0, 256),
       IntKey("server", "hash_queue_max", &c.server.hash_queue_max, 1, 1000000),

@@ -17,6 +17,7 @@ struct Config {
     std::string listen = "127.0.0.1:8080";
     int64_t threads = 0;
     int64_t yield_after_us = 250;
+    int64_t slice_us = 100;
     int64_t max_body_bytes = 16384;
     int64_t hash_workers = 0;
     int64_t hash_queue_max = 64;

@@ -2,6 +2,7 @@
 
 #include <sched.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
@@ -60,6 +61,33 @@ class ConnectionBase {
   virtual void OnDrain(SteadyTime now) = 0;
 };
 
+// Asks the kernel for a scheduling slice of `slice` for the calling thread (0: leave the
+// default), keeping its policy and nice value. Linux's EEVDF scheduler (6.12 and later) lets a
+// thread that wakes with a shorter slice than the running one preempt it at once: a loop woken
+// by a request then takes its core from a CPU-bound neighbour (a hash helper, the client)
+// without waiting out that neighbour's slice. The thread's share of the CPU is unchanged.
+// Older kernels accept and ignore the value; a refusal changes nothing, so it is not an error.
+void RequestSlice(std::chrono::microseconds slice) {
+  // The kernel's struct sched_attr (include/uapi/linux/sched/types.h; glibc has no wrapper, and
+  // that header clashes with <sched.h>).
+  struct {
+    uint32_t size;
+    uint32_t sched_policy;
+    uint64_t sched_flags;
+    int32_t sched_nice;
+    uint32_t sched_priority;
+    uint64_t sched_runtime, sched_deadline, sched_period;
+    uint32_t sched_util_min, sched_util_max;
+  } attr{};
+  if (slice.count() == 0) return;
+  if (syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0) != 0) return;
+  if (attr.sched_policy != SCHED_OTHER && attr.sched_policy != SCHED_BATCH) return;
+  attr.size = sizeof attr;
+  attr.sched_runtime = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(slice).count());
+  syscall(SYS_sched_setattr, 0, &attr, 0);
+}
+
 // One io_context run by one thread, and the connections that live on it. Everything here
 // except Post-ed work runs on that thread.
 class EventLoop {
@@ -67,8 +95,11 @@ class EventLoop {
   // One thread runs the loop and every socket operation of its connections happens on it, so
   // the reactor needs no per-socket lock (UNSAFE_IO); posting to the loop from other threads
   // (answers from the worker pools, Drain) stays safe.
-  explicit EventLoop(std::chrono::microseconds yield_after)
-      : io_(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO), sweep_(io_), yield_after_(yield_after) {}
+  EventLoop(std::chrono::microseconds yield_after, std::chrono::microseconds slice)
+      : io_(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO),
+        sweep_(io_),
+        yield_after_(yield_after),
+        slice_(slice) {}
 
   asio::io_context& io() { return io_; }
   // Runs handlers until the loop is out of work or stopped. Once it has been busy for
@@ -77,6 +108,7 @@ class EventLoop {
   // the API behind it, the other loops) waits a fraction of a millisecond for the core instead
   // of a scheduler tick. Alone on its core, sched_yield returns at once.
   void Run() {
+    RequestSlice(slice_);
     ArmSweep();
     if (yield_after_.count() == 0) {
       io_.run();
@@ -111,6 +143,7 @@ class EventLoop {
   bool draining_ = false;
   bool sweep_armed_ = false;
   const std::chrono::microseconds yield_after_;
+  const std::chrono::microseconds slice_;
 };
 
 using TlsStream = asio::ssl::stream<Socket>;
@@ -363,7 +396,8 @@ HttpServer::HttpServer(ApiHandler& handler, ServerLimits limits, size_t threads)
     : handler_(handler), limits_(limits), acceptor_([&]() -> asio::io_context& {
         for (size_t i = 0; i < std::max<size_t>(threads, 1); ++i) {
           loops_.push_back(
-              std::make_unique<EventLoop>(std::chrono::microseconds(limits.yield_after_us)));
+              std::make_unique<EventLoop>(std::chrono::microseconds(limits.yield_after_us),
+                                          std::chrono::microseconds(limits.slice_us)));
         }
         return loops_.front()->io();
       }()) {}

@@ -14,7 +14,9 @@
 // gets one second to send its request. Run() returns when every connection is gone.
 //
 // A loop that has worked for `yield_after_us` without a pause yields its core once, so that
-// processes sharing the cores with it are not kept waiting a whole scheduler tick.
+// processes sharing the cores with it are not kept waiting a whole scheduler tick; and each
+// loop thread asks for a short scheduling slice (`slice_us`), so that a request wakes it onto
+// a core promptly even when a CPU-bound process (a hash helper) holds that core.
 #pragma once
 
 #include <atomic>
@@ -38,6 +40,8 @@ struct ServerLimits {
   size_t max_connections = 10000;
   // A loop busy this long without waiting for I/O yields its core once (0: never); see Run().
   int64_t yield_after_us = 250;
+  // The scheduling slice each loop thread asks the kernel for (0: the kernel's default).
+  int64_t slice_us = 100;
 };
 
 class EventLoop;

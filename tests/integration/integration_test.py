@@ -745,8 +745,10 @@ class ConfiguredServerTest(unittest.TestCase):
             server.close()
 
     def test_event_loops_serve_and_drain_whether_or_not_they_yield(self):
-        for yield_after_us in ("0", "1"):  # never; after (almost) every handler
-            server = AuthgateServer({"AUTHGATE_SERVER_YIELD_AFTER_US": yield_after_us})
+        # never yield, kernel's slice; yield after (almost) every handler, the shortest slice
+        for yield_after_us, slice_us in (("0", "0"), ("1", "100")):
+            server = AuthgateServer({"AUTHGATE_SERVER_YIELD_AFTER_US": yield_after_us,
+                                     "AUTHGATE_SERVER_SLICE_US": slice_us})
             try:
                 user = server.add_user("alice")
                 tokens = server.login(user).json["details"]

@@ -27,6 +27,7 @@ TEST(ConfigTest, DefaultsMatchTheSpec) {
   EXPECT_FALSE(config->storage_url_set);
   // authgate's own keys (SPEC.md §8 lists the contract's).
   EXPECT_EQ(config->server.yield_after_us, 250);
+  EXPECT_EQ(config->server.slice_us, 100);
 }
 
 TEST(ConfigTest, FileThenEnvironment) {
