@@ -310,14 +310,18 @@ http {
         return median
 
     def verify_during_logins(self, sessions, login_conns, login_accounts, rounds=3):
-        """(d): `rounds` pairs of an idle verify run as (a) (two wrk threads) and a verify run
-        (one wrk thread) while a second wrk (one thread) saturates logins; the median pair by
+        """(d): `rounds` times, once the server is quiet: an idle verify run as (a) (two wrk
+        threads: the throughput reference), an idle verify run shaped as (d)'s (one wrk thread,
+        64 connections: the p99 reference, so that logins are the only difference), then that
+        verify run while a second wrk (one thread) saturates logins. The median round by
         throughput ratio is returned, with the logins that ran meanwhile."""
+        verify = os.path.join(HERE, "wrk/verify.lua")
         pairs = []
         for _ in range(rounds):
-            wait_quiet(self.server.pid)  # the idle run must be idle: no logins left from before
-            idle = wrk(self.port, os.path.join(HERE, "wrk/verify.lua"), [self.verify_file(sessions)],
-                       duration=self.args.duration)
+            wait_quiet(self.server.pid)  # the idle runs must be idle: no logins left from before
+            idle = wrk(self.port, verify, [self.verify_file(sessions)], duration=self.args.duration)
+            idle_one = wrk(self.port, verify, [self.verify_file(sessions)],
+                           duration=self.args.duration, threads=1)
             background = {}
             login_path = self.login_file(self.take_accounts(login_accounts))
             thread = threading.Thread(target=lambda: background.update(wrk(
@@ -326,19 +330,22 @@ http {
                 connections=login_conns, duration=self.args.duration + 2, threads=1)))
             thread.start()
             time.sleep(1)
-            during = wrk(self.port, os.path.join(HERE, "wrk/verify.lua"), [self.verify_file(sessions)],
+            during = wrk(self.port, verify, [self.verify_file(sessions)],
                          duration=self.args.duration, threads=1)
             thread.join()
-            during.update(idle_rps=idle["rps"], idle_p99_ms=idle["p99_ms"],
+            during.update(idle_rps=idle["rps"], idle_p99_ms=idle_one["p99_ms"],
+                          a_shaped_p99_ms=idle["p99_ms"],
                           throughput_of_idle=during["rps"] / idle["rps"],
-                          p99_of_idle=during["p99_ms"] / idle["p99_ms"],
-                          non2xx=during["non2xx"] + idle["non2xx"])
+                          p99_of_idle=during["p99_ms"] / idle_one["p99_ms"],
+                          p99_of_a_shaped=during["p99_ms"] / idle["p99_ms"],
+                          non2xx=during["non2xx"] + idle["non2xx"] + idle_one["non2xx"])
             pairs.append((during, background))
         pairs.sort(key=lambda pair: pair[0]["throughput_of_idle"])
         during, logins = pairs[len(pairs) // 2]
         during = dict(during)
         during["pair_rounds"] = [(round(d["throughput_of_idle"], 2), round(d["p99_of_idle"], 2))
                                  for d, _ in pairs]
+        during["a_shaped_rounds"] = [round(d["p99_of_a_shaped"], 2) for d, _ in pairs]
         logins = dict(logins, non2xx=sum(l["non2xx"] for _, l in pairs))
         return during, logins
 
@@ -404,10 +411,13 @@ http {
                   cores, c["parallel"], c["parallel"] / c["bound"], c["ratio_parallel"],
                   c["parallel_rounds"]))
         d = results["(d) verify during (c)"]
-        print("(d) against an idle verify run as (a) just before it, median of %d pairs: p99 %.2f×"
-              " idle p99 (%.2f ms), throughput %.2f of idle (%.0f req/s); pairs (throughput, p99):"
-              " %s" % (len(d["pair_rounds"]), d["p99_of_idle"], d["idle_p99_ms"],
-                       d["throughput_of_idle"], d["idle_rps"], d["pair_rounds"]))
+        print("(d) against idle runs just before it, median of %d rounds: p99 %.2f× the idle p99 of"
+              " the same wrk shape (one thread, 64 connections: %.2f ms), throughput %.2f of an idle"
+              " run as (a) (%.0f req/s); rounds (throughput, p99): %s; p99 against the (a)-shaped"
+              " idle run (two threads, %.2f ms): %.2f× (rounds %s)" % (
+                  len(d["pair_rounds"]), d["p99_of_idle"], d["idle_p99_ms"],
+                  d["throughput_of_idle"], d["idle_rps"], d["pair_rounds"],
+                  d["a_shaped_p99_ms"], d["p99_of_a_shaped"], d["a_shaped_rounds"]))
         print("RSS (server + hash helpers): idle %.1f MB; peak from (c) on: under logins %.1f MB,"
               " to the end %.1f MB" % (
             idle_rss / 1024, login_peak_rss / 1024, peak_rss / 1024))
