@@ -683,8 +683,8 @@ Status PostgresStore::Prune(int64_t now, int64_t access_ttl_s) {
     Lease lease = Acquire();
     PostgresConnection& c = *lease;
     // Sessions first: those whose every token is about to go. No token can be added to such a
-    // session meanwhile (a rotation needs an unexpired token), and a session left behind by a
-    // failure here goes at the next prune.
+    // session meanwhile (a rotation needs an unexpired token); if the second statement fails,
+    // the tokens it left (their session gone: they answer as unknown) go at the next prune.
     Run(c,
         "DELETE FROM sessions WHERE id IN (SELECT session_id FROM refresh_tokens "
         "WHERE expires_at <= $1 AND created_at <= $2) AND NOT EXISTS (SELECT 1 FROM "
