@@ -720,7 +720,7 @@ class ConfiguredServerTest(unittest.TestCase):
 
     def test_ended_sessions_are_pruned(self):
         server = AuthgateServer({"AUTHGATE_TOKENS_ACCESS_TTL_S": "1",
-                                 "AUTHGATE_TOKENS_REFRESH_TTL_S": "3"})
+                                 "AUTHGATE_TOKENS_REFRESH_TTL_S": "5"})
         database = os.path.join(server.dir, "authgate-data", "authgate.db")
 
         def sessions():
@@ -730,7 +730,7 @@ class ConfiguredServerTest(unittest.TestCase):
             user = server.add_user("alice")
             ended = server.login(user).json["details"]
             self.assertEqual(sessions(), 1)
-            time.sleep(3.1)  # both of its tokens have expired
+            time.sleep(5.1)  # both of its tokens have expired; the next login's live 5 s
             live = server.login(user, otp=totp(user["totpSecret"], step_offset=1)).json["details"]
             # The store is pruned at start, then every minute.
             server.stop()
