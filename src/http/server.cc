@@ -114,16 +114,19 @@ class EventLoop {
       io_.run();
       return;
     }
-    while (!io_.stopped()) {
+    // The clock is read every kHandlersPerCheck handlers (a handler takes microseconds).
+    constexpr unsigned kHandlersPerCheck = 16;
+    for (;;) {
       auto busy_since = std::chrono::steady_clock::now();
+      unsigned handlers = 0;
       while (io_.poll_one() > 0) {
-        auto now = std::chrono::steady_clock::now();
-        if (now - busy_since >= yield_after_) {
+        if (++handlers % kHandlersPerCheck != 0) continue;
+        if (std::chrono::steady_clock::now() - busy_since >= yield_after_) {
           sched_yield();
           busy_since = std::chrono::steady_clock::now();
         }
       }
-      if (io_.stopped() || io_.run_one() == 0) return;  // run_one waits for I/O
+      if (io_.run_one() == 0) return;  // waits for I/O; 0: stopped, or out of work
     }
   }
   void Add(ConnectionBase* connection) {

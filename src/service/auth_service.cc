@@ -289,20 +289,17 @@ Outcome<Identity> AuthService::Authenticate(const RequestCredentials& credential
   bool store_failed = false;
   std::optional<CachedSession> session = LoadSession(session_id, &store_failed);
   if (store_failed) return Unavailable<Identity>();
+  auto token_expired = [] {
+    return Fail::Fail(Rejection::kUnauthorized, MessageCode::kTokenExpired, "Authorization");
+  };
   // A session is pruned only once every token of it has expired (Store::Prune): its expired
   // access token still answers as one.
-  if (!session) {
-    return expired ? Fail::Fail(Rejection::kUnauthorized, MessageCode::kTokenExpired,
-                                "Authorization")
-                   : invalid;
-  }
+  if (!session) return expired ? token_expired() : invalid;
   if (session->revoked || session->user_id != user_id) return invalid;
   std::shared_ptr<const CachedUser> user = LoadUser(user_id, &store_failed);
   if (store_failed) return Unavailable<Identity>();
   if (!user) return invalid;
-  if (expired) {
-    return Fail::Fail(Rejection::kUnauthorized, MessageCode::kTokenExpired, "Authorization");
-  }
+  if (expired) return token_expired();
 
   if (credentials.otp_count == 0 || credentials.otp.empty()) {
     return Fail::Fail(Rejection::kUnauthorized, MessageCode::kRequired, "otp");
