@@ -13,6 +13,7 @@
 
 #include "core/clock.h"
 #include "core/random.h"
+#include "core/username.h"
 #include "service/audit.h"
 #include "store/open_store.h"
 
@@ -34,15 +35,7 @@ int Fail(const std::string& message) {
   return 1;
 }
 
-bool ValidUsername(const std::string& name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '@' || c == '+' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
+bool ValidUsername(const std::string& name) { return IsPossibleUsername(name); }
 
 Result<Config> LoadConfig(const GlobalOptions& options) {
   std::string text;

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/management_listener.h"
 #include "core/clock.h"
 #include "http/server.h"
 #include "service/auth_service.h"
@@ -35,8 +36,9 @@ void RaiseFileLimit() {
 // Polls the store's change log (cache invalidation across processes) and prunes now and then.
 class ChangeFollower {
  public:
-  ChangeFollower(AuthService& service, Store& store, const Clock& clock, int64_t access_ttl_s)
-      : thread_([this, &service, &store, &clock, access_ttl_s] {
+  ChangeFollower(AuthService& service, Store& store, const Clock& clock, int64_t access_ttl_s,
+                 LockoutPolicy lockout)
+      : thread_([this, &service, &store, &clock, access_ttl_s, lockout] {
           int64_t last_prune = 0;
           bool following = true;
           std::unique_lock<std::mutex> lock(mutex_);
@@ -51,7 +53,7 @@ class ChangeFollower {
             }
             int64_t now = clock.NowSeconds();
             if (now - last_prune >= 60) {
-              if (!store.Prune(now, access_ttl_s)) spdlog::warn("store: prune failed");
+              if (!store.Prune(now, access_ttl_s, lockout)) spdlog::warn("store: prune failed");
               last_prune = now;
             }
             lock.lock();
@@ -84,6 +86,31 @@ std::string HasherBinary() {
   return (self.parent_path() / "authgate-hasher").string();
 }
 
+ServiceSettings SettingsFrom(const Config& config) {
+  ServiceSettings settings;
+  settings.lockout = {static_cast<int>(config.lockout.max_failed_attempts),
+                      config.lockout.duration_s};
+  settings.password = {static_cast<uint32_t>(config.password.memory_kib),
+                       static_cast<uint32_t>(config.password.iterations),
+                       static_cast<uint32_t>(config.password.parallelism)};
+  ParseJwtAlg(config.tokens.alg, &settings.jwt.alg);
+  settings.jwt.issuer = config.tokens.issuer;
+  settings.jwt.audience = config.tokens.audience;
+  settings.jwt.leeway_s = config.tokens.leeway_s;
+  settings.access_ttl_s = config.tokens.access_ttl_s;
+  settings.refresh_ttl_s = config.tokens.refresh_ttl_s;
+  settings.skew_steps = static_cast<int>(config.otp.skew_steps);
+  return settings;
+}
+
+ServerLimits LimitsFrom(const Config& config) {
+  ServerLimits limits;
+  limits.max_body_bytes = static_cast<size_t>(config.server.max_body_bytes);
+  limits.yield_after_us = config.server.yield_after_us;
+  limits.slice_us = config.server.slice_us;
+  return limits;
+}
+
 int Serve(const GlobalOptions& options, const std::string& listen_override) {
   Result<Context> context = OpenContext(options);
   if (!context) return Fail(context.error());
@@ -103,19 +130,7 @@ int Serve(const GlobalOptions& options, const std::string& listen_override) {
   if (!audit) return Fail(audit.error());
 
   SystemClock clock;
-  ServiceSettings settings;
-  settings.lockout = {static_cast<int>(config.lockout.max_failed_attempts),
-                      config.lockout.duration_s};
-  settings.password = {static_cast<uint32_t>(config.password.memory_kib),
-                       static_cast<uint32_t>(config.password.iterations),
-                       static_cast<uint32_t>(config.password.parallelism)};
-  ParseJwtAlg(config.tokens.alg, &settings.jwt.alg);
-  settings.jwt.issuer = config.tokens.issuer;
-  settings.jwt.audience = config.tokens.audience;
-  settings.jwt.leeway_s = config.tokens.leeway_s;
-  settings.access_ttl_s = config.tokens.access_ttl_s;
-  settings.refresh_ttl_s = config.tokens.refresh_ttl_s;
-  settings.skew_steps = static_cast<int>(config.otp.skew_steps);
+  const ServiceSettings settings = SettingsFrom(config);
 
   Store& store = *context->store;
   KeyRing keys(store, *context->box, settings.jwt.alg, settings.access_ttl_s);
@@ -152,10 +167,7 @@ int Serve(const GlobalOptions& options, const std::string& listen_override) {
                    {config.ratelimit.per_address_per_s, static_cast<double>(config.ratelimit.burst)},
                    config.ratelimit.trusted_proxies};
   ApiHandler handler(deps);
-  ServerLimits limits;
-  limits.max_body_bytes = static_cast<size_t>(config.server.max_body_bytes);
-  limits.yield_after_us = config.server.yield_after_us;
-  limits.slice_us = config.server.slice_us;
+  const ServerLimits limits = LimitsFrom(config);
   RaiseFileLimit();
   size_t threads = OrCores(config.server.threads);
   HttpServer server(handler, limits, threads);
@@ -167,16 +179,25 @@ int Serve(const GlobalOptions& options, const std::string& listen_override) {
   if (!bound) return Fail(bound.error());
 
   ::signal(SIGPIPE, SIG_IGN);
-  boost::asio::signal_set signals(server.io_context(), SIGINT, SIGTERM);
-  signals.async_wait([&server](const boost::system::error_code& ec, int signal_number) {
-    if (ec) return;
-    spdlog::info("signal {}: draining in-flight requests", signal_number);
-    server.Drain();
-  });
-  ChangeFollower follower(service, store, clock, config.tokens.access_ttl_s);
   spdlog::info("authgate listening on {}://{}:{} ({} I/O threads, {} hash workers, {} tokens)",
                tls ? "https" : "http", host, *bound, threads, hash_workers,
                config.tokens.alg);
+  std::unique_ptr<ManagementListener> management;
+  if (!config.server.management_listen.empty()) {
+    const bool required = config.server.management_listen != Config().server.management_listen;
+    auto started = ManagementListener::Start(deps, limits, config.server.management_listen,
+                                             required);
+    if (!started) return Fail(started.error());
+    management = std::move(*started);
+  }
+  boost::asio::signal_set signals(server.io_context(), SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
+    if (ec) return;
+    spdlog::info("signal {}: draining in-flight requests", signal_number);
+    server.Drain();
+    if (management) management->Drain();
+  });
+  ChangeFollower follower(service, store, clock, config.tokens.access_ttl_s, settings.lockout);
   server.Run();
   spdlog::info("authgate stopped");
   return 0;

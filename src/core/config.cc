@@ -100,17 +100,19 @@ KeySpec ListKey(std::string section, std::string key, std::vector<std::string>* 
 
 bool NonEmpty(const std::string& value) { return !value.empty(); }
 bool AnyString(const std::string&) { return true; }
+bool IsHostPort(const std::string& value) {
+  std::string host;
+  uint16_t port = 0;
+  return SplitHostPort(value, &host, &port);
+}
 
 std::vector<KeySpec> Keys(Config& c) {
   constexpr int64_t kDay = 86400;
   return {
-      StringKey("server", "listen", &c.server.listen,
-                [](const std::string& v) {
-                  std::string host;
-                  uint16_t port = 0;
-                  return SplitHostPort(v, &host, &port);
-                },
-                "HOST:PORT"),
+      StringKey("server", "listen", &c.server.listen, IsHostPort, "HOST:PORT"),
+      StringKey("server", "management_listen", &c.server.management_listen,
+                [](const std::string& v) { return v.empty() || IsHostPort(v); },
+                "HOST:PORT or \"\" (off)"),
       IntKey("server", "threads", &c.server.threads, 0, 256),
       IntKey("server", "yield_after_us", &c.server.yield_after_us, 0, 1000000),
       IntKey("server", "slice_us", &c.server.slice_us, 0, 100000),

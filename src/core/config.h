@@ -15,6 +15,8 @@ namespace authgate {
 struct Config {
   struct Server {
     std::string listen = "127.0.0.1:8080";
+    // Operator-only endpoints (/metrics, /healthz, /readyz); "" = none (SPEC §10.5).
+    std::string management_listen = "127.0.0.1:9464";
     int64_t threads = 0;
     int64_t yield_after_us = 250;
     int64_t slice_us = 100;

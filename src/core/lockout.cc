@@ -6,10 +6,15 @@ bool IsLocked(const AttemptState& state, int64_t now) {
   return state.locked_until != 0 && now < state.locked_until;
 }
 
+bool Forgotten(const AttemptState& state, int64_t now, const LockoutPolicy& policy) {
+  if (state.locked_until != 0) return !IsLocked(state, now);
+  return state.last_failure_at + policy.duration_s <= now;
+}
+
 AdmissionResult AdmitAttempt(const AttemptState& state, int64_t now, const LockoutPolicy& policy) {
   if (IsLocked(state, now)) return {Admission::kLocked, state};
   AttemptState current = state;
-  if (current.locked_until != 0) current = AttemptState{};  // the lock has expired
+  if (Forgotten(current, now, policy)) current = AttemptState{};  // lock or count expired
   if (current.count >= policy.max_failed_attempts) {
     // Every unit is reserved by attempts in flight (or lost to a crash): lock now, so the
     // state heals by itself after the lock's duration.
@@ -17,12 +22,14 @@ AdmissionResult AdmitAttempt(const AttemptState& state, int64_t now, const Locko
     return {Admission::kLocked, current};
   }
   current.count += 1;
+  current.last_failure_at = now;
   return {Admission::kProceed, current};
 }
 
 AttemptState AfterFailure(const AttemptState& state, int64_t now, const LockoutPolicy& policy) {
-  AttemptState next = state;
+  AttemptState next = Forgotten(state, now, policy) ? AttemptState{} : state;
   if (next.count < 1) next.count = 1;
+  next.last_failure_at = now;
   if (next.count >= policy.max_failed_attempts && !IsLocked(next, now)) {
     next.locked_until = now + policy.duration_s;
   }

@@ -4,7 +4,10 @@
 // `count` counts consecutive failures *and* attempts still in flight: an attempt is admitted by
 // reserving one unit before its password is checked, so at most max_failed_attempts checks can
 // run before the lock holds, however many requests arrive at once. An attempt interrupted by a
-// crash stays counted as a failure (the safe side).
+// crash stays counted as a failure (the safe side) until the count expires.
+//
+// A count expires `duration_s` after its last failure (SPEC §10.5), so failures below the limit
+// neither add up forever nor keep a row alive forever: Forgotten() says when a row can go.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +22,7 @@ struct LockoutPolicy {
 struct AttemptState {
   int count = 0;
   int64_t locked_until = 0;  // unix seconds; 0 = not locked
+  int64_t last_failure_at = 0;  // unix seconds of the last failure or reservation
 };
 
 enum class Admission { kProceed, kLocked };
@@ -35,5 +39,8 @@ AdmissionResult AdmitAttempt(const AttemptState& state, int64_t now, const Locko
 AttemptState AfterFailure(const AttemptState& state, int64_t now, const LockoutPolicy& policy);
 // The admitted attempt proved the credentials: count and lock are cleared.
 AttemptState AfterSuccess();
+// True when `state` no longer counts at `now` (no lock in force, count expired): its row can be
+// deleted. The store's prune statement says the same in SQL.
+bool Forgotten(const AttemptState& state, int64_t now, const LockoutPolicy& policy);
 
 }  // namespace authgate

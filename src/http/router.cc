@@ -34,6 +34,13 @@ constexpr RouteEntry kRoutes[] = {
     {"/openapi.json", Route::kOpenApi, http::verb::get, "GET"},
 };
 
+// True when a listener of `surface` has `route` (every other path is Not_Found there).
+bool Serves(Surface surface, Route route) {
+  const bool operations = route == Route::kHealth || route == Route::kReady;
+  if (surface == Surface::kManagement) return operations || route == Route::kMetrics;
+  return route != Route::kMetrics;
+}
+
 unsigned HttpStatus(Rejection rejection) {
   switch (rejection) {
     case Rejection::kBadRequest: return 400;
@@ -163,8 +170,11 @@ class ApiHandler::Later {
   std::chrono::steady_clock::time_point started_;
 };
 
-ApiHandler::ApiHandler(HandlerDeps deps)
-    : deps_(std::move(deps)), limiter_(deps_.ratelimit), stats_(deps_.metrics, EndpointNames()) {}
+ApiHandler::ApiHandler(HandlerDeps deps, Surface surface)
+    : deps_(std::move(deps)),
+      surface_(surface),
+      limiter_(deps_.ratelimit),
+      stats_(deps_.metrics, EndpointNames()) {}
 
 void ApiHandler::Record(size_t route_index, unsigned status,
                         std::chrono::steady_clock::time_point started) {
@@ -234,7 +244,7 @@ std::optional<HttpResponse> ApiHandler::Handle(HttpRequest& request,
   std::string_view path = target.substr(0, target.find('?'));
   size_t route_index = std::size(kRoutes);
   for (size_t i = 0; i < std::size(kRoutes); ++i) {
-    if (kRoutes[i].path == path) route_index = i;
+    if (kRoutes[i].path == path && Serves(surface_, kRoutes[i].route)) route_index = i;
   }
   Later later(*this, defer, route_index, started);
   Answer answer = RouteRequest(request, peer_address, route_index, later);

@@ -59,9 +59,15 @@ struct HandlerDeps {
   std::vector<std::string> trusted_proxies;
 };
 
+// Which listener a handler serves. The public one (server.listen) answers every route of SPEC
+// §2–§6 but /metrics; the management one (server.management_listen) answers only /metrics,
+// /healthz and /readyz: metrics count logins by result, which would tell a client holding a
+// leaked password whether it is right (SPEC §10.5), so they are for the operator's network only.
+enum class Surface { kPublic, kManagement };
+
 class ApiHandler {
  public:
-  explicit ApiHandler(HandlerDeps deps);
+  explicit ApiHandler(HandlerDeps deps, Surface surface = Surface::kPublic);
 
   // Answers `request` now (returns the response) or later: then it has called `defer` once
   // and answers exactly once through the callback it got, possibly from another thread.
@@ -84,6 +90,7 @@ class ApiHandler {
   void Record(size_t route_index, unsigned status, std::chrono::steady_clock::time_point started);
 
   HandlerDeps deps_;
+  const Surface surface_;
   AddressRateLimiter limiter_;
   RequestStats stats_;
 };

@@ -5,9 +5,12 @@
 #include <cctype>
 #include <charconv>
 
+#include <spdlog/spdlog.h>
+
 #include "core/encoding.h"
 #include "core/random.h"
 #include "core/totp.h"
+#include "core/username.h"
 
 namespace authgate {
 namespace {
@@ -90,9 +93,22 @@ void AuthService::FailLogin(const std::string& username, int64_t now, const std:
   }
 }
 
+Outcome<TokenGrant> AuthService::RefuseImpossibleName(const LoginRequest& request,
+                                                      const std::string& client) {
+  passwords_.Verify(dummy_hash_, request.password);  // the time an unknown name takes
+  metrics_.Count("logins", "invalid_username");
+  audit_.Write("login", {{"result", "failure"}, {"reason", "invalid_username"},
+                         {"username", std::string(UsernameForLog(request.username))},
+                         {"client", client}},
+               clock_.NowMillis());
+  return Outcome<TokenGrant>::Fail(Rejection::kBadRequest,
+                                   MessageCode::kUsernameOrPasswordIncorrect);
+}
+
 Outcome<TokenGrant> AuthService::Login(const LoginRequest& request, const std::string& client) {
   const int64_t now = clock_.NowSeconds();
   const std::string& username = request.username;
+  if (!IsPossibleUsername(username)) return RefuseImpossibleName(request, client);
   Result<Admission> admission = store_.AdmitLoginAttempt(username, now, settings_.lockout);
   if (!admission) return Unavailable<TokenGrant>();
   if (*admission == Admission::kLocked) {
@@ -102,22 +118,39 @@ Outcome<TokenGrant> AuthService::Login(const LoginRequest& request, const std::s
                  clock_.NowMillis());
     return Outcome<TokenGrant>::Fail(Rejection::kBadRequest, MessageCode::kAccountLocked);
   }
+  Result<std::optional<UserRecord>> found = store_.FindUserByName(username);
+  if (!found) return Unavailable<TokenGrant>();
+  const char* failure = nullptr;
+  if (!found->has_value()) {
+    passwords_.Verify(dummy_hash_, request.password);
+    failure = "unknown_user";
+  } else if (!passwords_.Verify((*found)->password_hash, request.password)) {
+    failure = "wrong_password";
+  }
+  if (failure == nullptr) return LoginWithProvenPassword(request, **found, now, client);
+  FailLogin(username, now, client, failure);
+  return Outcome<TokenGrant>::Fail(Rejection::kBadRequest,
+                                   MessageCode::kUsernameOrPasswordIncorrect);
+}
+
+// Every answer here but success and the account's status must be the one a wrong password
+// gets (SPEC §10.5): whoever holds a leaked password learns nothing without the second factor.
+Outcome<TokenGrant> AuthService::LoginWithProvenPassword(const LoginRequest& request,
+                                                         const UserRecord& user, int64_t now,
+                                                         const std::string& client) {
+  const std::string& username = user.username;  // as stored: the sealing context
   const auto incorrect = [&](const char* reason) {
     FailLogin(username, now, client, reason);
     return Outcome<TokenGrant>::Fail(Rejection::kBadRequest,
                                      MessageCode::kUsernameOrPasswordIncorrect);
   };
-
-  Result<std::optional<UserRecord>> found = store_.FindUserByName(username);
-  if (!found) return Unavailable<TokenGrant>();
-  if (!found->has_value()) {
-    passwords_.Verify(dummy_hash_, request.password);
-    return incorrect("unknown_user");
-  }
-  const UserRecord& user = **found;
-  if (!passwords_.Verify(user.password_hash, request.password)) return incorrect("wrong_password");
   Result<SecretBytes> secret = box_.Open(user.totp_secret_sealed, TotpAssociatedData(username));
-  if (!secret) return Unavailable<TokenGrant>();
+  if (!secret) {
+    spdlog::error("login of user id {}: its TOTP secret cannot be unsealed (another master key, "
+                  "or a damaged row); answered as a wrong credential",
+                  user.id);
+    return incorrect("secret_unreadable");
+  }
   std::optional<int64_t> step = MatchTotp(*secret, request.otp, now, settings_.skew_steps);
   if (!step) return incorrect("wrong_otp");
 
@@ -250,7 +283,7 @@ std::optional<CachedSession> AuthService::LoadSession(const std::string& session
     return std::nullopt;
   }
   if (!found->has_value()) return std::nullopt;
-  CachedSession session{(*found)->user_id, (*found)->revoked, (*found)->otp_failures};
+  CachedSession session{(*found)->user_id, (*found)->revoked, (*found)->otp_failure_times};
   cache_.PutSession(session_id, session, generation);
   return session;
 }
@@ -286,6 +319,7 @@ Outcome<Identity> AuthService::Authenticate(const RequestCredentials& credential
   const std::string& session_id = verified->session_id;
   const bool expired = verified->exp <= now - settings_.jwt.leeway_s;
 
+  const int failures_in_flight = otp_failures_in_flight_.Count(session_id);
   bool store_failed = false;
   std::optional<CachedSession> session = LoadSession(session_id, &store_failed);
   if (store_failed) return Unavailable<Identity>();
@@ -306,27 +340,15 @@ Outcome<Identity> AuthService::Authenticate(const RequestCredentials& credential
   }
   bool otp_ok = credentials.otp_count == 1 &&
                 user->MatchRequestOtp(credentials.otp, now, settings_.skew_steps);
-  if (!otp_ok) {
-    Result<bool> revoked =
-        store_.RecordOtpFailure(session_id, settings_.lockout.max_failed_attempts, now);
-    if (!revoked) return Unavailable<Identity>();
-    cache_.InvalidateSession(session_id);
-    if (*revoked) {
-      metrics_.Count("revocations", "otp_failures");
-      audit_.Write("revocation", {{"reason", "otp_failures"}, {"userId", user_id},
-                                  {"sessionId", session_id}},
-                   clock_.NowMillis());
-    }
-    return Fail::Fail(Rejection::kUnauthorized, MessageCode::kOtpIncorrect, "otp");
-  }
-  if (session->otp_failures > 0) {
-    if (!store_.ResetOtpFailures(session_id)) return Unavailable<Identity>();
-    cache_.InvalidateSession(session_id);
-  }
+  if (!otp_ok) return RejectRequestOtp(session_id, user_id, now);
+  // A correct code counts only while the wrong ones counted or being counted for this session
+  // stay under the limit; `failures_in_flight` was read before the session was loaded.
+  const int recent_failures = RecentOtpFailures(session->otp_failure_times, now, settings_.lockout);
+  if (recent_failures + failures_in_flight >= settings_.lockout.max_failed_attempts) return invalid;
   if (user->status != AccountStatus::kActive) {
     return Fail::Fail(Rejection::kForbidden, StatusCode(user->status));
   }
-  if (memo_entry != nullptr && session->otp_failures == 0) {
+  if (memo_entry != nullptr && recent_failures == 0) {
     memo_entry->user_id = user_id;
     memo_entry->username = user->username;
     memo_entry->session_id = session_id;
@@ -336,6 +358,31 @@ Outcome<Identity> AuthService::Authenticate(const RequestCredentials& credential
   Outcome<Identity> outcome;
   outcome.value = Identity{user_id, user->username, session_id, verified->exp};
   return outcome;
+}
+
+Outcome<Identity> AuthService::RejectRequestOtp(const std::string& session_id, int64_t user_id,
+                                                int64_t now) {
+  // In flight before the store knows it: every thread's memo and this session's cached state
+  // are dropped, so concurrent correct codes take the full path and see it.
+  otp_failures_in_flight_.Begin(session_id);
+  cache_.InvalidateSession(session_id);
+  Result<OtpFailureOutcome> counted =
+      store_.RecordOtpFailure(session_id, settings_.lockout, now);
+  cache_.InvalidateSession(session_id);
+  otp_failures_in_flight_.End(session_id);
+  if (!counted) return Unavailable<Identity>();
+  if (*counted == OtpFailureOutcome::kNotCounted) {
+    // Revoked meanwhile (the limit was reached by others): this guess is not answered.
+    return Outcome<Identity>::Fail(Rejection::kUnauthorized, MessageCode::kTokenInvalid,
+                                   "Authorization");
+  }
+  if (*counted == OtpFailureOutcome::kRevoked) {
+    metrics_.Count("revocations", "otp_failures");
+    audit_.Write("revocation", {{"reason", "otp_failures"}, {"userId", user_id},
+                                {"sessionId", session_id}},
+                 clock_.NowMillis());
+  }
+  return Outcome<Identity>::Fail(Rejection::kUnauthorized, MessageCode::kOtpIncorrect, "otp");
 }
 
 VerifyMemo& AuthService::ThreadMemo() {

@@ -22,6 +22,7 @@
 #include "service/audit.h"
 #include "service/key_ring.h"
 #include "service/metrics.h"
+#include "service/otp_failures_in_flight.h"
 #include "service/password_verifier.h"
 #include "service/state_cache.h"
 #include "service/token_cache.h"
@@ -120,6 +121,13 @@ class AuthService {
   std::optional<CachedSession> LoadSession(const std::string& session_id, bool* store_failed);
   void FailLogin(const std::string& username, int64_t now, const std::string& client,
                  const char* reason);
+  // The answer for a name no account can have: that of an unknown name, with nothing stored.
+  Outcome<TokenGrant> RefuseImpossibleName(const LoginRequest& request, const std::string& client);
+  // After the password was proven: checks the login otp and completes the login.
+  Outcome<TokenGrant> LoginWithProvenPassword(const LoginRequest& request, const UserRecord& user,
+                                              int64_t now, const std::string& client);
+  // A wrong request otp: counted in the store, which decides the answer (SPEC §10.5).
+  Outcome<Identity> RejectRequestOtp(const std::string& session_id, int64_t user_id, int64_t now);
 
   Store& store_;
   const CryptoBox& box_;
@@ -132,6 +140,7 @@ class AuthService {
   const ServiceSettings settings_;
   std::string dummy_hash_;
   TokenCache tokens_;
+  OtpFailuresInFlight otp_failures_in_flight_;
   StripedCounter& verify_success_;
   const uint64_t instance_id_;  // names this service's VerifyMemo on each thread
   std::atomic<uint64_t> store_errors_{0};

@@ -18,6 +18,7 @@
 #include <unordered_map>
 
 #include "core/codes.h"
+#include "core/otp_failures.h"
 #include "core/secret.h"
 #include "core/totp.h"
 
@@ -41,7 +42,7 @@ struct CachedUser {
 struct CachedSession {
   int64_t user_id = 0;
   bool revoked = false;
-  int64_t otp_failures = 0;
+  OtpFailureTimes otp_failure_times;
 };
 
 class StateCache {

@@ -14,9 +14,17 @@ struct PgError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 constexpr int64_t kMigrationLock = 0x61757468676174;  // "authgat"
 constexpr int64_t kChangeLogLock = 0x61757468636c67;  // "authclg"
+
+// Version 1: the tables. Version 2 (SPEC §10.5): failure counts expire, and request-otp
+// failures are counted in a window (their times) rather than as a streak; `otp_failures` is
+// no longer read.
+constexpr const char* kSchemaV2 = R"sql(
+ALTER TABLE login_attempts ADD COLUMN IF NOT EXISTS last_failure_at BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN IF NOT EXISTS otp_failure_times TEXT NOT NULL DEFAULT '';
+)sql";
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS users(
@@ -200,10 +208,10 @@ AttemptState LockAttempts(PostgresConnection& c, const std::string& username) {
       "ON CONFLICT (username) DO NOTHING",
       {username});
   PgResult r = Run(c,
-                   "SELECT count, locked_until FROM login_attempts WHERE username = $1 "
-                   "FOR UPDATE",
+                   "SELECT count, locked_until, last_failure_at FROM login_attempts "
+                   "WHERE username = $1 FOR UPDATE",
                    {username});
-  return AttemptState{static_cast<int>(r.Int(0, 0)), r.Int(0, 1)};
+  return AttemptState{static_cast<int>(r.Int(0, 0)), r.Int(0, 1), r.Int(0, 2)};
 }
 
 void WriteAttempts(PostgresConnection& c, const std::string& username, const AttemptState& s) {
@@ -211,8 +219,10 @@ void WriteAttempts(PostgresConnection& c, const std::string& username, const Att
     Run(c, "DELETE FROM login_attempts WHERE username = $1", {username});
     return;
   }
-  Run(c, "UPDATE login_attempts SET count = $2, locked_until = $3 WHERE username = $1",
-      {username, static_cast<int64_t>(s.count), s.locked_until});
+  Run(c,
+      "UPDATE login_attempts SET count = $2, locked_until = $3, last_failure_at = $4 "
+      "WHERE username = $1",
+      {username, static_cast<int64_t>(s.count), s.locked_until, s.last_failure_at});
 }
 
 bool RevokeSessionLocked(PostgresConnection& c, const std::string& session_id, int64_t now) {
@@ -221,6 +231,15 @@ bool RevokeSessionLocked(PostgresConnection& c, const std::string& session_id, i
   if (r.Affected() == 0) return false;
   AppendChange(c, ChangeKind::kSession, session_id, now);
   return true;
+}
+
+// Runs several statements (a migration); throws PgError on failure.
+void ExecScript(PostgresConnection& c, const char* script) {
+  PGresult* applied = PQexec(c.raw(), script);
+  bool ok = PQresultStatus(applied) == PGRES_COMMAND_OK;
+  std::string message = ok ? "" : PQresultErrorMessage(applied);
+  PQclear(applied);
+  if (!ok) throw PgError("migration failed: " + message);
 }
 
 std::string WithConnectTimeout(const std::string& url) {
@@ -303,12 +322,9 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& ur
       throw PgError("database schema version " + std::to_string(current) +
                     " is newer than this authgate (" + std::to_string(kSchemaVersion) + ")");
     }
+    if (current < 1) ExecScript(c, kSchema);
+    if (current < 2) ExecScript(c, kSchemaV2);
     if (current < kSchemaVersion) {
-      PGresult* applied = PQexec(c.raw(), kSchema);
-      bool ok = PQresultStatus(applied) == PGRES_COMMAND_OK;
-      std::string message = ok ? "" : PQresultErrorMessage(applied);
-      PQclear(applied);
-      if (!ok) throw PgError("migration failed: " + message);
       Run(c, "DELETE FROM schema_version");
       Run(c, "INSERT INTO schema_version(version) VALUES($1)",
           {static_cast<int64_t>(kSchemaVersion)});
@@ -486,10 +502,12 @@ Status PostgresStore::RecordLoginSuccess(const std::string& username) {
 Result<AttemptState> PostgresStore::GetAttemptState(const std::string& username) {
   return GuardStore<AttemptState>([&] {
     Lease lease = Acquire();
-    PgResult r = Run(*lease, "SELECT count, locked_until FROM login_attempts WHERE username = $1",
+    PgResult r = Run(*lease,
+                     "SELECT count, locked_until, last_failure_at FROM login_attempts "
+                     "WHERE username = $1",
                      {username});
     if (r.Rows() == 0) return AttemptState{};
-    return AttemptState{static_cast<int>(r.Int(0, 0)), r.Int(0, 1)};
+    return AttemptState{static_cast<int>(r.Int(0, 0)), r.Int(0, 1), r.Int(0, 2)};
   });
 }
 
@@ -565,8 +583,8 @@ Result<std::optional<SessionRecord>> PostgresStore::FindSession(const std::strin
   return GuardStore<std::optional<SessionRecord>>([&]() -> std::optional<SessionRecord> {
     Lease lease = Acquire();
     PgResult r = Run(*lease,
-                     "SELECT id, user_id, created_at, revoked_at, otp_failures FROM sessions "
-                     "WHERE id = $1",
+                     "SELECT id, user_id, created_at, revoked_at, otp_failure_times "
+                     "FROM sessions WHERE id = $1",
                      {session_id});
     if (r.Rows() == 0) return std::nullopt;
     SessionRecord session;
@@ -574,7 +592,7 @@ Result<std::optional<SessionRecord>> PostgresStore::FindSession(const std::strin
     session.user_id = r.Int(0, 1);
     session.created_at = r.Int(0, 2);
     session.revoked = !r.IsNull(0, 3);
-    session.otp_failures = r.Int(0, 4);
+    session.otp_failure_times = ParseOtpFailureTimes(r.Text(0, 4));
     return session;
   });
 }
@@ -592,35 +610,25 @@ Result<bool> PostgresStore::RevokeSession(const std::string& session_id, int64_t
   });
 }
 
-Result<bool> PostgresStore::RecordOtpFailure(const std::string& session_id, int64_t max_failures,
-                                             int64_t now) {
-  return GuardStore<bool>([&] {
+Result<OtpFailureOutcome> PostgresStore::RecordOtpFailure(const std::string& session_id,
+                                                          const LockoutPolicy& policy,
+                                                          int64_t now) {
+  return GuardStore<OtpFailureOutcome>([&] {
     Lease lease = Acquire();
     PostgresConnection& c = *lease;
     Transaction tx(c);
     PgResult r = Run(c,
-                     "UPDATE sessions SET otp_failures = otp_failures + 1 "
-                     "WHERE id = $1 AND revoked_at IS NULL RETURNING otp_failures",
+                     "SELECT otp_failure_times FROM sessions "
+                     "WHERE id = $1 AND revoked_at IS NULL FOR UPDATE",
                      {session_id});
-    bool revoked = true;
-    if (r.Rows() > 0) {
-      revoked = false;
-      if (r.Int(0, 0) >= max_failures) {
-        RevokeSessionLocked(c, session_id, now);
-        revoked = true;
-      } else {
-        AppendChange(c, ChangeKind::kSession, session_id, now);
-      }
-    }
+    if (r.Rows() == 0) return OtpFailureOutcome::kNotCounted;
+    OtpFailureStep step = AddOtpFailure(ParseOtpFailureTimes(r.Text(0, 0)), now, policy);
+    Run(c, "UPDATE sessions SET otp_failure_times = $2 WHERE id = $1",
+        {session_id, FormatOtpFailureTimes(step.times)});
+    if (step.revoke) RevokeSessionLocked(c, session_id, now);
+    else AppendChange(c, ChangeKind::kSession, session_id, now);
     tx.Commit();
-    return revoked;
-  });
-}
-
-Status PostgresStore::ResetOtpFailures(const std::string& session_id) {
-  return GuardStoreStatus([&] {
-    Lease lease = Acquire();
-    Run(*lease, "UPDATE sessions SET otp_failures = 0 WHERE id = $1", {session_id});
+    return step.revoke ? OtpFailureOutcome::kRevoked : OtpFailureOutcome::kCounted;
   });
 }
 
@@ -678,7 +686,7 @@ Result<std::vector<Change>> PostgresStore::ChangesSince(int64_t seq) {
   });
 }
 
-Status PostgresStore::Prune(int64_t now, int64_t access_ttl_s) {
+Status PostgresStore::Prune(int64_t now, int64_t access_ttl_s, const LockoutPolicy& lockout) {
   return GuardStoreStatus([&] {
     Lease lease = Acquire();
     PostgresConnection& c = *lease;
@@ -695,7 +703,11 @@ Status PostgresStore::Prune(int64_t now, int64_t access_ttl_s) {
         {now, now - access_ttl_s});
     Run(c, "DELETE FROM used_otp_steps WHERE used_at < $1", {now - 3600});
     Run(c, "DELETE FROM changes WHERE at < $1", {now - 3600});
-    Run(c, "DELETE FROM login_attempts WHERE locked_until != 0 AND locked_until < $1", {now});
+    // core's Forgotten(): a lock that ended, or a count whose last failure has expired.
+    Run(c,
+        "DELETE FROM login_attempts WHERE (locked_until != 0 AND locked_until <= $1) OR "
+        "(locked_until = 0 AND last_failure_at <= $2)",
+        {now, now - lockout.duration_s});
   });
 }
 

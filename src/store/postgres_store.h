@@ -51,14 +51,13 @@ class PostgresStore final : public Store {
                                             int64_t now) override;
   Result<std::optional<SessionRecord>> FindSession(const std::string& session_id) override;
   Result<bool> RevokeSession(const std::string& session_id, int64_t now) override;
-  Result<bool> RecordOtpFailure(const std::string& session_id, int64_t max_failures,
-                                int64_t now) override;
-  Status ResetOtpFailures(const std::string& session_id) override;
+  Result<OtpFailureOutcome> RecordOtpFailure(const std::string& session_id,
+                                             const LockoutPolicy& policy, int64_t now) override;
   Result<std::vector<SigningKeyRecord>> ListSigningKeys() override;
   Status AddSigningKey(const SigningKeyRecord& key, int64_t now) override;
   Result<int64_t> LatestChangeSeq() override;
   Result<std::vector<Change>> ChangesSince(int64_t seq) override;
-  Status Prune(int64_t now, int64_t access_ttl_s) override;
+  Status Prune(int64_t now, int64_t access_ttl_s, const LockoutPolicy& lockout) override;
 
  private:
   explicit PostgresStore(std::string url);

@@ -16,7 +16,15 @@ struct SqlError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
+
+// Version 1: the tables. Version 2 (SPEC §10.5): failure counts expire, and request-otp
+// failures are counted in a window (their times) rather than as a streak; `otp_failures` is
+// no longer read.
+constexpr const char* kSchemaV2 = R"sql(
+ALTER TABLE login_attempts ADD COLUMN last_failure_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN otp_failure_times TEXT NOT NULL DEFAULT '';
+)sql";
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS users(
@@ -202,10 +210,11 @@ UserRecord ReadUser(Query& q) {
 }
 
 AttemptState ReadAttempts(SqliteConnection& c, const std::string& username) {
-  Query q(c, "SELECT count, locked_until FROM login_attempts WHERE username = ?");
+  Query q(c,
+          "SELECT count, locked_until, last_failure_at FROM login_attempts WHERE username = ?");
   q.Bind(username);
   if (!q.Step()) return AttemptState{};
-  return AttemptState{static_cast<int>(q.Int(0)), q.Int(1)};
+  return AttemptState{static_cast<int>(q.Int(0)), q.Int(1), q.Int(2)};
 }
 
 void WriteAttempts(SqliteConnection& c, const std::string& username, const AttemptState& state) {
@@ -214,12 +223,13 @@ void WriteAttempts(SqliteConnection& c, const std::string& username, const Attem
     return;
   }
   Query(c,
-        "INSERT INTO login_attempts(username, count, locked_until) VALUES(?, ?, ?) "
-        "ON CONFLICT(username) DO UPDATE SET count = excluded.count, "
-        "locked_until = excluded.locked_until")
+        "INSERT INTO login_attempts(username, count, locked_until, last_failure_at) "
+        "VALUES(?, ?, ?, ?) ON CONFLICT(username) DO UPDATE SET count = excluded.count, "
+        "locked_until = excluded.locked_until, last_failure_at = excluded.last_failure_at")
       .Bind(username)
       .Bind(state.count)
       .Bind(state.locked_until)
+      .Bind(state.last_failure_at)
       .Run();
 }
 
@@ -313,8 +323,9 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) 
       throw SqlError("database schema version " + std::to_string(current) +
                      " is newer than this authgate (" + std::to_string(kSchemaVersion) + ")");
     }
+    if (current < 1) c.Exec(kSchema);
+    if (current < 2) c.Exec(kSchemaV2);
     if (current < kSchemaVersion) {
-      c.Exec(kSchema);
       c.Exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
     }
     tx.Commit();
@@ -493,7 +504,8 @@ Result<Admission> SqliteStore::AdmitLoginAttempt(const std::string& username, in
     Transaction tx(c, true);
     AttemptState before = ReadAttempts(c, username);
     AdmissionResult result = AdmitAttempt(before, now, policy);
-    if (result.next.count != before.count || result.next.locked_until != before.locked_until) {
+    if (result.next.count != before.count || result.next.locked_until != before.locked_until ||
+        result.next.last_failure_at != before.last_failure_at) {
       WriteAttempts(c, username, result.next);
     }
     tx.Commit();
@@ -610,7 +622,7 @@ Result<std::optional<SessionRecord>> SqliteStore::FindSession(const std::string&
   return GuardStore<std::optional<SessionRecord>>([&]() -> std::optional<SessionRecord> {
     Lease lease = Acquire();
     Query q(*lease,
-            "SELECT id, user_id, created_at, revoked_at, otp_failures FROM sessions "
+            "SELECT id, user_id, created_at, revoked_at, otp_failure_times FROM sessions "
             "WHERE id = ?");
     q.Bind(session_id);
     if (!q.Step()) return std::nullopt;
@@ -619,7 +631,7 @@ Result<std::optional<SessionRecord>> SqliteStore::FindSession(const std::string&
     session.user_id = q.Int(1);
     session.created_at = q.Int(2);
     session.revoked = !q.IsNull(3);
-    session.otp_failures = q.Int(4);
+    session.otp_failure_times = ParseOtpFailureTimes(q.Text(4));
     return session;
   });
 }
@@ -638,38 +650,25 @@ Result<bool> SqliteStore::RevokeSession(const std::string& session_id, int64_t n
   });
 }
 
-Result<bool> SqliteStore::RecordOtpFailure(const std::string& session_id, int64_t max_failures,
-                                           int64_t now) {
-  return GuardStore<bool>([&] {
+Result<OtpFailureOutcome> SqliteStore::RecordOtpFailure(const std::string& session_id,
+                                                        const LockoutPolicy& policy,
+                                                        int64_t now) {
+  return GuardStore<OtpFailureOutcome>([&] {
     Lease lease = Acquire();
     SqliteConnection& c = *lease;
     Transaction tx(c, true);
-    Query(c,
-          "UPDATE sessions SET otp_failures = otp_failures + 1 "
-          "WHERE id = ? AND revoked_at IS NULL")
+    Query q(c, "SELECT otp_failure_times FROM sessions WHERE id = ? AND revoked_at IS NULL");
+    q.Bind(session_id);
+    if (!q.Step()) return OtpFailureOutcome::kNotCounted;
+    OtpFailureStep step = AddOtpFailure(ParseOtpFailureTimes(q.Text(0)), now, policy);
+    Query(c, "UPDATE sessions SET otp_failure_times = ? WHERE id = ?")
+        .Bind(FormatOtpFailureTimes(step.times))
         .Bind(session_id)
         .Run();
-    Query q(c, "SELECT otp_failures, revoked_at FROM sessions WHERE id = ?");
-    q.Bind(session_id);
-    bool revoked = true;
-    if (q.Step()) {
-      revoked = !q.IsNull(1);
-      if (!revoked && q.Int(0) >= max_failures) {
-        RevokeSessionLocked(c, session_id, now);
-        revoked = true;
-      } else if (!revoked) {
-        AppendChange(c, ChangeKind::kSession, session_id, now);
-      }
-    }
+    if (step.revoke) RevokeSessionLocked(c, session_id, now);
+    else AppendChange(c, ChangeKind::kSession, session_id, now);
     tx.Commit();
-    return revoked;
-  });
-}
-
-Status SqliteStore::ResetOtpFailures(const std::string& session_id) {
-  return GuardStoreStatus([&] {
-    Lease lease = Acquire();
-    Query(*lease, "UPDATE sessions SET otp_failures = 0 WHERE id = ?").Bind(session_id).Run();
+    return step.revoke ? OtpFailureOutcome::kRevoked : OtpFailureOutcome::kCounted;
   });
 }
 
@@ -731,7 +730,7 @@ Result<std::vector<Change>> SqliteStore::ChangesSince(int64_t seq) {
   });
 }
 
-Status SqliteStore::Prune(int64_t now, int64_t access_ttl_s) {
+Status SqliteStore::Prune(int64_t now, int64_t access_ttl_s, const LockoutPolicy& lockout) {
   return GuardStoreStatus([&] {
     Lease lease = Acquire();
     SqliteConnection& c = *lease;
@@ -751,8 +750,12 @@ Status SqliteStore::Prune(int64_t now, int64_t access_ttl_s) {
         .Run();
     Query(c, "DELETE FROM used_otp_steps WHERE used_at < ?").Bind(now - 3600).Run();
     Query(c, "DELETE FROM changes WHERE at < ?").Bind(now - 3600).Run();
-    Query(c, "DELETE FROM login_attempts WHERE locked_until != 0 AND locked_until < ?")
+    // core's Forgotten(): a lock that ended, or a count whose last failure has expired.
+    Query(c,
+          "DELETE FROM login_attempts WHERE (locked_until != 0 AND locked_until <= ?) OR "
+          "(locked_until = 0 AND last_failure_at <= ?)")
         .Bind(now)
+        .Bind(now - lockout.duration_s)
         .Run();
     tx.Commit();
   });

@@ -18,6 +18,7 @@
 
 #include "core/codes.h"
 #include "core/lockout.h"
+#include "core/otp_failures.h"
 #include "core/result.h"
 
 namespace authgate {
@@ -44,7 +45,13 @@ struct SessionRecord {
   int64_t user_id = 0;
   int64_t created_at = 0;
   bool revoked = false;
-  int64_t otp_failures = 0;
+  OtpFailureTimes otp_failure_times;  // recent wrong request otps (core/otp_failures.h)
+};
+
+enum class OtpFailureOutcome {
+  kCounted,     // counted; the session lives on
+  kRevoked,     // counted, and it reached the limit: the session is now revoked
+  kNotCounted,  // the session was already revoked or does not exist
 };
 
 enum class RotationOutcome {
@@ -138,11 +145,12 @@ class Store {
                                                     int64_t new_expires_at, int64_t now) = 0;
   virtual Result<std::optional<SessionRecord>> FindSession(const std::string& session_id) = 0;
   virtual Result<bool> RevokeSession(const std::string& session_id, int64_t now) = 0;
-  // Counts a wrong request otp; revokes the session when the count reaches `max_failures`.
-  // Returns true when the session is (now) revoked.
-  virtual Result<bool> RecordOtpFailure(const std::string& session_id, int64_t max_failures,
-                                        int64_t now) = 0;
-  virtual Status ResetOtpFailures(const std::string& session_id) = 0;
+  // Counts a wrong request otp answered at `now` and revokes the session when this failure
+  // reaches the limit within the window (AddOtpFailure). Exactly `max_failed_attempts`
+  // failures of one session are ever counted, however many race.
+  virtual Result<OtpFailureOutcome> RecordOtpFailure(const std::string& session_id,
+                                                     const LockoutPolicy& policy,
+                                                     int64_t now) = 0;
 
   // Signing keys. AddSigningKey retires every current key at `now` and adds `key`, atomically.
   virtual Result<std::vector<SigningKeyRecord>> ListSigningKeys() = 0;
@@ -152,11 +160,12 @@ class Store {
   virtual Result<int64_t> LatestChangeSeq() = 0;
   virtual Result<std::vector<Change>> ChangesSince(int64_t seq) = 0;
 
-  // Deletes what can no longer matter: old otp steps, old changes, ended lockouts, and refresh
+  // Deletes what can no longer matter: old otp steps, old changes, lockout rows that no longer
+  // count (core's Forgotten() under `lockout`), and refresh
   // tokens once both they and the access token issued with them (`access_ttl_s` after their
   // creation) have expired; a session goes with its last token, so the sessions table holds
   // only sessions with a token that can still work. Cost: what it deletes (indexed).
-  virtual Status Prune(int64_t now, int64_t access_ttl_s) = 0;
+  virtual Status Prune(int64_t now, int64_t access_ttl_s, const LockoutPolicy& lockout) = 0;
 };
 
 }  // namespace authgate

@@ -74,6 +74,8 @@ class AuthgateServer:
         "AUTHGATE_RATELIMIT_PER_ADDRESS_PER_S": "0",
         "AUTHGATE_PASSWORD_MEMORY_KIB": "1024",
         "AUTHGATE_PASSWORD_ITERATIONS": "1",
+        # Each server its own management port (the default 127.0.0.1:9464 is one per host).
+        "AUTHGATE_SERVER_MANAGEMENT_LISTEN": "127.0.0.1:0",
     }
 
     tls_context = None  # an ssl.SSLContext: requests go over HTTPS
@@ -99,16 +101,21 @@ class AuthgateServer:
         self.process = subprocess.Popen(
             [BIN, "serve", "--listen", "127.0.0.1:0", *extra_args], cwd=self.dir, env=self.env,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.port = self.management_port = None
+        want_management = self.env.get("AUTHGATE_SERVER_MANAGEMENT_LISTEN", "127.0.0.1:9464") != ""
         deadline = time.time() + 30
-        pattern = re.compile(r"listening on https?://127\.0\.0\.1:(\d+)")
+        public = re.compile(r"authgate listening on https?://127\.0\.0\.1:(\d+)")
+        management = re.compile(r"management listening on http://127\.0\.0\.1:(\d+)")
         while time.time() < deadline:
             line = self.process.stderr.readline()
             if not line:
                 raise RuntimeError("authgate exited: %s" % "".join(self.stderr_lines))
             self.stderr_lines.append(line)
-            match = pattern.search(line)
-            if match:
-                self.port = int(match.group(1))
+            for pattern, attribute in ((public, "port"), (management, "management_port")):
+                match = pattern.search(line)
+                if match:
+                    setattr(self, attribute, int(match.group(1)))
+            if self.port and (self.management_port or not want_management):
                 break
         else:
             raise RuntimeError("authgate did not start")
@@ -157,8 +164,10 @@ class AuthgateServer:
         return out
 
     # --- HTTP ----------------------------------------------------------------------------
-    def request(self, method, path, body=None, headers=None, timeout=30):
-        if self.tls_context is not None:
+    def request(self, method, path, body=None, headers=None, timeout=30, port=None):
+        if port is not None:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        elif self.tls_context is not None:
             connection = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
                                                      context=self.tls_context)
         else:
@@ -178,6 +187,16 @@ class AuthgateServer:
             return Response(response.status, response.getheaders(), response.read().decode("utf-8", "replace"))
         finally:
             connection.close()
+
+    def management(self, method, path, **kwargs):
+        """A request to the management listener (plain HTTP, SPEC §10.5)."""
+        return self.request(method, path, port=self.management_port, **kwargs)
+
+    def metrics(self):
+        """The Prometheus text of /metrics on the management listener."""
+        response = self.management("GET", "/metrics")
+        assert response.status == 200, response
+        return response.body
 
     def post_json(self, path, payload, content_type="application/json", headers=None):
         merged = {"Content-Type": content_type} if content_type else {}

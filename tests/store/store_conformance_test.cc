@@ -1,6 +1,7 @@
 // One conformance suite for every Store implementation (SPEC.md semantics, concurrency).
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -303,14 +304,66 @@ TEST_P(StoreConformance, CredentialChangesRevokeEverySession) {
   EXPECT_FALSE(*store_->SetPasswordHash("nobody", "h", kNow));
 }
 
-TEST_P(StoreConformance, OtpFailuresRevokeAtTheLimit) {
+// SPEC §10.5: a window, not a streak. Correct codes in between reset nothing (the store is not
+// told of them); failures older than the window no longer count.
+TEST_P(StoreConformance, OtpFailuresRevokeAtTheLimitWithinTheWindow) {
   int64_t alice = AddUser("alice");
-  ASSERT_TRUE(NewSession("s1", alice, "r1", kNow + 100));
-  for (int i = 1; i <= 4; ++i) EXPECT_FALSE(*store_->RecordOtpFailure("s1", 5, kNow)) << i;
-  EXPECT_TRUE(store_->ResetOtpFailures("s1").ok());
-  for (int i = 1; i <= 4; ++i) EXPECT_FALSE(*store_->RecordOtpFailure("s1", 5, kNow)) << i;
-  EXPECT_TRUE(*store_->RecordOtpFailure("s1", 5, kNow));
+  ASSERT_TRUE(NewSession("s1", alice, "r1", kNow + 10000));
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(*store_->RecordOtpFailure("s1", kPolicy, kNow + i), OtpFailureOutcome::kCounted);
+  }
+  EXPECT_EQ((*store_->FindSession("s1"))->otp_failure_times.size(), 4u);
+  // kNow + 0 and + 1 have left the 600 s window at kNow + 601: three more are needed.
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(*store_->RecordOtpFailure("s1", kPolicy, kNow + 601), OtpFailureOutcome::kCounted);
+  }
+  EXPECT_FALSE((*store_->FindSession("s1"))->revoked);
+  EXPECT_EQ(*store_->RecordOtpFailure("s1", kPolicy, kNow + 601), OtpFailureOutcome::kRevoked);
   EXPECT_TRUE((*store_->FindSession("s1"))->revoked);
+  EXPECT_EQ(*store_->RecordOtpFailure("s1", kPolicy, kNow + 602), OtpFailureOutcome::kNotCounted);
+  EXPECT_EQ(*store_->RecordOtpFailure("nope", kPolicy, kNow), OtpFailureOutcome::kNotCounted);
+}
+
+TEST_P(StoreConformance, ConcurrentOtpFailuresCountExactlyTheLimit) {
+  int64_t alice = AddUser("alice");
+  ASSERT_TRUE(NewSession("s1", alice, "r1", kNow + 10000));
+  std::atomic<int> counted{0};
+  std::atomic<int> revoked{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 8; ++i) {
+        Result<OtpFailureOutcome> outcome = store_->RecordOtpFailure("s1", kPolicy, kNow);
+        ASSERT_TRUE(outcome.ok()) << outcome.error();
+        if (*outcome != OtpFailureOutcome::kNotCounted) ++counted;
+        if (*outcome == OtpFailureOutcome::kRevoked) ++revoked;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(counted.load(), 5);
+  EXPECT_EQ(revoked.load(), 1);
+  EXPECT_TRUE((*store_->FindSession("s1"))->revoked);
+}
+
+// SPEC §10.5: failure counts below the limit expire duration_s after their last failure, and
+// prune deletes them (no row an anonymous client made stays for ever).
+TEST_P(StoreConformance, FailureCountsExpireAndArePruned) {
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_EQ(*store_->AdmitLoginAttempt("ghost", kNow + i, kPolicy), Admission::kProceed);
+    ASSERT_TRUE(store_->RecordLoginFailure("ghost", kNow + i, kPolicy).ok());
+  }
+  EXPECT_EQ(store_->GetAttemptState("ghost")->count, 4);
+  ASSERT_TRUE(store_->Prune(kNow + 602, 0, kPolicy).ok());  // last failure kNow + 3: not yet
+  EXPECT_EQ(store_->GetAttemptState("ghost")->count, 4);
+  // Expired: the next failure starts a new count instead of locking.
+  ASSERT_EQ(*store_->AdmitLoginAttempt("ghost", kNow + 603, kPolicy), Admission::kProceed);
+  AttemptState after = *store_->RecordLoginFailure("ghost", kNow + 603, kPolicy);
+  EXPECT_EQ(after.count, 1);
+  EXPECT_FALSE(IsLocked(after, kNow + 603));
+  ASSERT_TRUE(store_->Prune(kNow + 1203, 0, kPolicy).ok());
+  EXPECT_EQ(store_->GetAttemptState("ghost")->count, 0);
+  EXPECT_EQ(store_->GetAttemptState("ghost")->last_failure_at, 0);  // the row is gone
 }
 
 TEST_P(StoreConformance, SigningKeysRotate) {
@@ -342,11 +395,11 @@ TEST_P(StoreConformance, PruneDropsOnlyWhatCannotMatter) {
   ASSERT_TRUE(NewSession("s2", alice, "live", kNow + 1000));
   // "old" has expired, but the access token issued with it (kNow) lives until kNow + 100:
   // the token row and its session stay (a verify still finds the session).
-  ASSERT_TRUE(store_->Prune(kNow + 20, 100).ok());
+  ASSERT_TRUE(store_->Prune(kNow + 20, 100, kPolicy).ok());
   EXPECT_EQ(store_->RotateRefreshToken("old", "x", kNow + 1000, kNow + 20)->outcome,
             RotationOutcome::kExpired);
   EXPECT_TRUE(store_->FindSession("s1")->has_value());
-  ASSERT_TRUE(store_->Prune(kNow + 100, 100).ok());
+  ASSERT_TRUE(store_->Prune(kNow + 100, 100, kPolicy).ok());
   EXPECT_EQ(store_->RotateRefreshToken("old", "x", kNow + 1000, kNow + 100)->outcome,
             RotationOutcome::kUnknown);
   EXPECT_FALSE(store_->FindSession("s1")->has_value());
@@ -362,13 +415,13 @@ TEST_P(StoreConformance, PruneKeepsASessionWhileOneOfItsTokensLives) {
   ASSERT_EQ(store_->RotateRefreshToken("r1", "r2", kNow + 50, kNow + 5)->outcome,
             RotationOutcome::kRotated);
   ASSERT_TRUE(store_->RevokeSession("s1", kNow + 6).ok());
-  ASSERT_TRUE(store_->Prune(kNow + 30, 0).ok());  // r1 gone, r2 (kNow + 50) not
+  ASSERT_TRUE(store_->Prune(kNow + 30, 0, kPolicy).ok());  // r1 gone, r2 (kNow + 50) not
   Result<std::optional<SessionRecord>> session = store_->FindSession("s1");
   ASSERT_TRUE(session.ok() && session->has_value());
   EXPECT_TRUE((*session)->revoked);
   EXPECT_EQ(store_->RotateRefreshToken("r2", "r3", kNow + 90, kNow + 30)->outcome,
             RotationOutcome::kRevoked);
-  ASSERT_TRUE(store_->Prune(kNow + 50, 0).ok());
+  ASSERT_TRUE(store_->Prune(kNow + 50, 0, kPolicy).ok());
   EXPECT_FALSE(store_->FindSession("s1")->has_value());
   EXPECT_TRUE(store_->FindUserById(alice)->has_value());
 }
@@ -400,6 +453,31 @@ TEST(PostgresMigrationTest, ConcurrentStartsMigrateOnce) {
   EXPECT_STREQ(PQgetvalue(versions, 0, 0), "1");
   PQclear(versions);
   PQfinish(connection);
+}
+
+// A version-1 database (before SPEC §10.5) is migrated in place: counts and sessions survive.
+TEST(SqliteMigrationTest, VersionOneGainsTheFailureWindows) {
+  std::string url = FreshSqliteUrl();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(url.substr(7).c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE login_attempts(username TEXT PRIMARY KEY, count INTEGER "
+                         "NOT NULL, locked_until INTEGER NOT NULL) WITHOUT ROWID;"
+                         "CREATE TABLE sessions(id TEXT PRIMARY KEY, user_id INTEGER NOT NULL, "
+                         "created_at INTEGER NOT NULL, revoked_at INTEGER, otp_failures INTEGER "
+                         "NOT NULL DEFAULT 0) WITHOUT ROWID;"
+                         "INSERT INTO login_attempts VALUES('ghost', 3, 0);"
+                         "INSERT INTO sessions VALUES('s1', 1, 5, NULL, 2);"
+                         "PRAGMA user_version = 1;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  Result<std::unique_ptr<Store>> store = OpenStore(url);
+  ASSERT_TRUE(store.ok()) << store.error();
+  EXPECT_EQ((*store)->GetAttemptState("ghost")->count, 3);
+  Result<std::optional<SessionRecord>> session = (*store)->FindSession("s1");
+  ASSERT_TRUE(session.ok() && session->has_value());
+  EXPECT_TRUE((*session)->otp_failure_times.empty());
 }
 
 TEST(OpenStoreTest, RejectsUnknownUrls) {

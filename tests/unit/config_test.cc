@@ -9,6 +9,7 @@ TEST(ConfigTest, DefaultsMatchTheSpec) {
   Result<Config> config = ParseConfig("", {});
   ASSERT_TRUE(config.ok()) << config.error();
   EXPECT_EQ(config->server.listen, "127.0.0.1:8080");
+  EXPECT_EQ(config->server.management_listen, "127.0.0.1:9464");
   EXPECT_EQ(config->server.max_body_bytes, 16384);
   EXPECT_EQ(config->server.hash_queue_max, 64);
   EXPECT_EQ(config->storage.url, "sqlite:authgate-data/authgate.db");
@@ -69,6 +70,7 @@ TEST(ConfigTest, ErrorsNameTheKey) {
   ExpectErrorNaming("[lockout]\nduration_s = -1\n", {}, "lockout.duration_s");
   ExpectErrorNaming("[tokens]\nalg = \"RS256\"\n", {}, "tokens.alg");
   ExpectErrorNaming("[server]\nlisten = \"nohost\"\n", {}, "server.listen");
+  ExpectErrorNaming("[server]\nmanagement_listen = \"9464\"\n", {}, "server.management_listen");
   ExpectErrorNaming("", {{"AUTHGATE_LOCKOUT_DURATION_S", "ten"}}, "AUTHGATE_LOCKOUT_DURATION_S");
   ExpectErrorNaming("", {{"AUTHGATE_OTP_SKEW_STEPS", "99"}}, "otp.skew_steps");
   ExpectErrorNaming("", {{"AUTHGATE_PASSWORD_PARALLELISM", "4"}}, "password.parallelism");

@@ -62,11 +62,30 @@ TEST(LockoutTest, ConcurrentAttemptsReserveUnitsSoAtMostMaxProceed) {
 }
 
 TEST(LockoutTest, AnAttemptLostToACrashHealsAfterTheDuration) {
-  AttemptState state{5, 0};  // five units reserved, none ever finished
+  AttemptState state{5, 0, 990};  // five units reserved at 990, none ever finished
   AdmissionResult admitted = AdmitAttempt(state, 1000, kPolicy);
   EXPECT_EQ(admitted.admission, Admission::kLocked);
   EXPECT_EQ(admitted.next.locked_until, 1600);
   EXPECT_EQ(AdmitAttempt(admitted.next, 1600, kPolicy).admission, Admission::kProceed);
+}
+
+// SPEC §10.5: a count below the limit expires duration_s after its last failure.
+TEST(LockoutTest, FailureCountsExpireAfterTheDuration) {
+  AttemptState state;
+  for (int64_t t = 1000; t < 1004; ++t) {
+    state = AdmitAttempt(state, t, kPolicy).next;
+    state = AfterFailure(state, t, kPolicy);
+  }
+  EXPECT_EQ(state.count, 4);
+  EXPECT_FALSE(Forgotten(state, 1602, kPolicy));
+  EXPECT_TRUE(Forgotten(state, 1603, kPolicy));
+  AdmissionResult later = AdmitAttempt(state, 1603, kPolicy);
+  EXPECT_EQ(later.admission, Admission::kProceed);
+  EXPECT_EQ(later.next.count, 1);
+  // A lock is forgotten once it has ended, not before.
+  AttemptState locked{5, 1600, 1000};
+  EXPECT_FALSE(Forgotten(locked, 1599, kPolicy));
+  EXPECT_TRUE(Forgotten(locked, 1600, kPolicy));
 }
 
 }  // namespace
