@@ -162,7 +162,6 @@ int Serve(const GlobalOptions& options, const std::string& listen_override) {
                    store_pool,
                    metrics,
                    keys,
-                   store,
                    clock,
                    {config.ratelimit.per_address_per_s, static_cast<double>(config.ratelimit.burst)},
                    config.ratelimit.trusted_proxies};

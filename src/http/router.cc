@@ -102,6 +102,23 @@ HttpResponse PrivateErrorResponse(const ServiceError& error) {
   return response;
 }
 
+// The answer of a verify: the identity (body and headers for reverse proxies), or the failure.
+HttpResponse VerifyResponse(const Outcome<Identity>& outcome) {
+  if (!outcome.value) return PrivateErrorResponse(outcome.error);
+  const Identity& identity = *outcome.value;
+  HttpResponse response = EnvelopeResponse(200, VerifyEnvelope(identity));
+  response.Set("X-Auth-User-Id", std::to_string(identity.user_id));
+  response.Set("X-Auth-Username", identity.username);
+  return response;
+}
+
+// 503 with Retry-After: a full queue, or a store known to be down.
+HttpResponse UnavailableResponse() {
+  HttpResponse response = ErrorResponse(503, MessageCode::kServiceUnavailable);
+  response.Set("Retry-After", "1");
+  return response;
+}
+
 json GrantDetails(const TokenGrant& grant) {
   return {{"accessToken", grant.access_token},
           {"expiresIn", grant.expires_in},
@@ -200,9 +217,7 @@ ApiHandler::Answer ApiHandler::OnPool(WorkerPool& pool, const Later& later,
   });
   if (!queued) {
     in_progress.fetch_sub(1);
-    HttpResponse busy = ErrorResponse(503, MessageCode::kServiceUnavailable);
-    busy.Set("Retry-After", "1");
-    (*respond)(std::move(busy));
+    (*respond)(UnavailableResponse());
   }
   return std::nullopt;
 }
@@ -292,10 +307,11 @@ ApiHandler::Answer ApiHandler::RouteRequest(HttpRequest& request, const std::str
     }
     case Route::kHealth: return EnvelopeResponse(200, SuccessEnvelope(0, {{"alive", true}}));
     case Route::kReady: {
-      if (deps_.store.Ping()) return EnvelopeResponse(200, SuccessEnvelope(0, {{"ready", true}}));
-      HttpResponse response = ErrorResponse(503, MessageCode::kServiceUnavailable);
-      response.Set("Retry-After", "1");
-      return response;
+      // The background probe's last verdict (SPEC §10.1): never a store call on this thread.
+      if (deps_.service.StoreUp()) {
+        return EnvelopeResponse(200, SuccessEnvelope(0, {{"ready", true}}));
+      }
+      return UnavailableResponse();
     }
     case Route::kOpenApi: {
       HttpResponse response(200);
@@ -343,25 +359,24 @@ ApiHandler::Answer ApiHandler::HandlePrivate(const HttpRequest& request, bool lo
   const HttpRequest::FieldValues authorization = request.Find("Authorization");
   const HttpRequest::FieldValues otp = request.Find("otp");
   RequestCredentials credentials{authorization.first, authorization.count, otp.first, otp.count};
-  if (logout) {
-    // The pool outlives the request's buffers: it gets copies.
-    return OnPool(deps_.store_pool, later,
-                  [this, credentials, authorization = std::string(credentials.authorization),
-                   otp = std::string(credentials.otp), client]() mutable {
-      credentials.authorization = authorization;
-      credentials.otp = otp;
-      Outcome<Identity> outcome = deps_.service.Logout(credentials, client);
-      if (!outcome.value) return PrivateErrorResponse(outcome.error);
-      return EnvelopeResponse(200, SuccessEnvelope(outcome.value->user_id, nullptr));
-    });
+  if (!logout) {
+    // From memory on this event loop when it can; otherwise on the store pool (DESIGN: an
+    // event loop never waits), or 503 at once while the store is known to be down.
+    std::optional<Outcome<Identity>> outcome = deps_.service.VerifyInMemory(credentials);
+    if (outcome) return VerifyResponse(*outcome);
+    if (!deps_.service.StoreUp()) return UnavailableResponse();
   }
-  Outcome<Identity> outcome = deps_.service.Verify(credentials);
-  if (!outcome.value) return PrivateErrorResponse(outcome.error);
-  const Identity& identity = *outcome.value;
-  HttpResponse response = EnvelopeResponse(200, VerifyEnvelope(identity));
-  response.Set("X-Auth-User-Id", std::to_string(identity.user_id));
-  response.Set("X-Auth-Username", identity.username);
-  return response;
+  // The pool outlives the request's buffers: it gets copies.
+  return OnPool(deps_.store_pool, later,
+                [this, logout, credentials, authorization = std::string(credentials.authorization),
+                 otp = std::string(credentials.otp), client]() mutable {
+    credentials.authorization = authorization;
+    credentials.otp = otp;
+    if (!logout) return VerifyResponse(deps_.service.Verify(credentials));
+    Outcome<Identity> outcome = deps_.service.Logout(credentials, client);
+    if (!outcome.value) return PrivateErrorResponse(outcome.error);
+    return EnvelopeResponse(200, SuccessEnvelope(outcome.value->user_id, nullptr));
+  });
 }
 
 }  // namespace authgate

@@ -1,6 +1,7 @@
 // ApiHandler: maps an HTTP request to a route (SPEC.md §2–§6), applies the transport rules
 // (content type, rate limit, 404/405) and calls the service. Blocking use cases run on worker
-// pools; the handler never blocks its caller on Argon2id or a store write.
+// pools; the handler never blocks its caller on Argon2id or any store call (a verify answers
+// from memory on the caller's thread, or goes to the store pool).
 #pragma once
 
 #include <array>
@@ -20,7 +21,6 @@
 #include "service/key_ring.h"
 #include "service/metrics.h"
 #include "service/worker_pool.h"
-#include "store/store.h"
 
 namespace authgate {
 
@@ -53,7 +53,6 @@ struct HandlerDeps {
   WorkerPool& store_pool;
   Metrics& metrics;
   KeyRing& keys;
-  Store& store;
   const Clock& clock;
   RateLimitPolicy ratelimit;
   std::vector<std::string> trusted_proxies;

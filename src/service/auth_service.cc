@@ -74,13 +74,22 @@ AuthService::AuthService(Store& store, const CryptoBox& box, KeyRing& keys, Stat
 template <typename T>
 Outcome<T> AuthService::Unavailable() {
   store_errors_.fetch_add(1);
+  health_.CallFailed();
+  return StoreDown<T>();
+}
+
+template <typename T>
+Outcome<T> AuthService::StoreDown() {
   return Outcome<T>::Fail(Rejection::kUnavailable, MessageCode::kServiceUnavailable);
 }
 
 void AuthService::FailLogin(const std::string& username, int64_t now, const std::string& client,
                             const char* reason) {
   Result<AttemptState> after = store_.RecordLoginFailure(username, now, settings_.lockout);
-  if (!after) store_errors_.fetch_add(1);
+  if (!after) {
+    store_errors_.fetch_add(1);
+    health_.CallFailed();
+  }
   metrics_.Count("logins", reason);
   audit_.Write("login", {{"result", "failure"}, {"reason", reason}, {"username", username},
                          {"client", client}},
@@ -109,6 +118,7 @@ Outcome<TokenGrant> AuthService::Login(const LoginRequest& request, const std::s
   const int64_t now = clock_.NowSeconds();
   const std::string& username = request.username;
   if (!IsPossibleUsername(username)) return RefuseImpossibleName(request, client);
+  if (!health_.Up()) return StoreDown<TokenGrant>();
   Result<Admission> admission = store_.AdmitLoginAttempt(username, now, settings_.lockout);
   if (!admission) return Unavailable<TokenGrant>();
   if (*admission == Admission::kLocked) {
@@ -186,7 +196,7 @@ Outcome<TokenGrant> AuthService::LoginWithProvenPassword(const LoginRequest& req
 Outcome<TokenGrant> AuthService::Grant(int64_t user_id, const std::string& session_id,
                                        const std::string& refresh_token, int64_t now) {
   std::shared_ptr<const KeySet> keys = keys_.Snapshot();
-  if (!keys->signing) return Unavailable<TokenGrant>();
+  if (!keys->signing) return StoreDown<TokenGrant>();  // keys not loaded yet
   JwtClaims claims;
   claims.iss = settings_.jwt.issuer;
   claims.aud = settings_.jwt.audience;
@@ -209,6 +219,7 @@ Outcome<TokenGrant> AuthService::Grant(int64_t user_id, const std::string& sessi
 Outcome<TokenGrant> AuthService::Refresh(const RefreshRequest& request,
                                          const std::string& client) {
   const int64_t now = clock_.NowSeconds();
+  if (!health_.Up()) return StoreDown<TokenGrant>();
   std::string new_token = RandomToken();
   Result<RotationResult> rotation =
       store_.RotateRefreshToken(RefreshTokenHash(request.refresh_token),
@@ -246,13 +257,18 @@ Outcome<TokenGrant> AuthService::Refresh(const RefreshRequest& request,
   return Grant(rotation->user_id, rotation->session_id, new_token, now);
 }
 
-std::shared_ptr<const CachedUser> AuthService::LoadUser(int64_t user_id, bool* store_failed) {
+std::shared_ptr<const CachedUser> AuthService::LoadUser(int64_t user_id, StoreUse use,
+                                                         Miss* miss) {
   std::shared_ptr<const CachedUser> cached = cache_.FindUser(user_id);
   if (cached) return cached;
+  if (use == StoreUse::kForbidden) {
+    *miss = Miss::kStoreNeeded;
+    return nullptr;
+  }
   uint64_t generation = cache_.Generation();
   Result<std::optional<UserRecord>> found = store_.FindUserById(user_id);
   if (!found) {
-    *store_failed = true;
+    *miss = Miss::kStoreFailed;
     return nullptr;
   }
   if (!found->has_value()) return nullptr;
@@ -260,7 +276,10 @@ std::shared_ptr<const CachedUser> AuthService::LoadUser(int64_t user_id, bool* s
   Result<SecretBytes> secret =
       box_.Open(record.totp_secret_sealed, TotpAssociatedData(record.username));
   if (!secret) {
-    *store_failed = true;
+    spdlog::error("user id {}: its TOTP secret cannot be unsealed (another master key, or a "
+                  "damaged row)",
+                  record.id);
+    *miss = Miss::kSecretUnreadable;
     return nullptr;
   }
   auto user = std::make_shared<CachedUser>();
@@ -273,13 +292,17 @@ std::shared_ptr<const CachedUser> AuthService::LoadUser(int64_t user_id, bool* s
 }
 
 std::optional<CachedSession> AuthService::LoadSession(const std::string& session_id,
-                                                      bool* store_failed) {
+                                                      StoreUse use, Miss* miss) {
   std::optional<CachedSession> cached = cache_.FindSession(session_id);
   if (cached) return cached;
+  if (use == StoreUse::kForbidden) {
+    *miss = Miss::kStoreNeeded;
+    return std::nullopt;
+  }
   uint64_t generation = cache_.Generation();
   Result<std::optional<SessionRecord>> found = store_.FindSession(session_id);
   if (!found) {
-    *store_failed = true;
+    *miss = Miss::kStoreFailed;
     return std::nullopt;
   }
   if (!found->has_value()) return std::nullopt;
@@ -288,8 +311,27 @@ std::optional<CachedSession> AuthService::LoadSession(const std::string& session
   return session;
 }
 
-Outcome<Identity> AuthService::Authenticate(const RequestCredentials& credentials, int64_t now,
-                                            VerifyMemo::Entry* memo_entry) {
+std::shared_ptr<const VerifiedToken> AuthService::ReadToken(std::string_view token, int64_t now) {
+  std::shared_ptr<const VerifiedToken> verified = tokens_.Find(token);
+  if (verified) return verified;
+  std::shared_ptr<const KeySet> keys = keys_.Snapshot();
+  JwtVerification verification = VerifyJwt(
+      token, settings_.jwt, [&](std::string_view kid) { return keys->Find(kid, now); }, now);
+  if (verification.status == JwtStatus::kInvalid) return nullptr;
+  const JwtClaims& claims = verification.claims;
+  auto entry = std::make_shared<VerifiedToken>();
+  auto parsed =
+      std::from_chars(claims.sub.data(), claims.sub.data() + claims.sub.size(), entry->user_id);
+  if (parsed.ec != std::errc()) return nullptr;
+  entry->session_id = claims.sid;
+  entry->exp = claims.exp;
+  tokens_.Put(token, entry);
+  return entry;
+}
+
+std::optional<Outcome<Identity>> AuthService::Authenticate(const RequestCredentials& credentials,
+                                                           int64_t now, StoreUse use,
+                                                           VerifyMemo::Entry* memo_entry) {
   using Fail = Outcome<Identity>;
   if (credentials.authorization_count == 0) {
     return Fail::Fail(Rejection::kUnauthorized, MessageCode::kRequired, "Authorization");
@@ -298,49 +340,41 @@ Outcome<Identity> AuthService::Authenticate(const RequestCredentials& credential
       Fail::Fail(Rejection::kUnauthorized, MessageCode::kTokenInvalid, "Authorization");
   if (credentials.authorization_count != 1) return invalid;
   std::optional<std::string_view> token = BearerToken(credentials.authorization);
-  if (!token) return invalid;
-  std::shared_ptr<const VerifiedToken> verified = tokens_.Find(*token);
-  if (!verified) {
-    std::shared_ptr<const KeySet> keys = keys_.Snapshot();
-    JwtVerification verification = VerifyJwt(
-        *token, settings_.jwt, [&](std::string_view kid) { return keys->Find(kid, now); }, now);
-    if (verification.status == JwtStatus::kInvalid) return invalid;
-    const JwtClaims& claims = verification.claims;
-    auto entry = std::make_shared<VerifiedToken>();
-    auto parsed =
-        std::from_chars(claims.sub.data(), claims.sub.data() + claims.sub.size(), entry->user_id);
-    if (parsed.ec != std::errc()) return invalid;
-    entry->session_id = claims.sid;
-    entry->exp = claims.exp;
-    tokens_.Put(*token, entry);
-    verified = std::move(entry);
-  }
+  std::shared_ptr<const VerifiedToken> verified = token ? ReadToken(*token, now) : nullptr;
+  if (!verified) return invalid;
   const int64_t user_id = verified->user_id;
   const std::string& session_id = verified->session_id;
   const bool expired = verified->exp <= now - settings_.jwt.leeway_s;
 
   const int failures_in_flight = otp_failures_in_flight_.Count(session_id);
-  bool store_failed = false;
-  std::optional<CachedSession> session = LoadSession(session_id, &store_failed);
-  if (store_failed) return Unavailable<Identity>();
-  auto token_expired = [] {
-    return Fail::Fail(Rejection::kUnauthorized, MessageCode::kTokenExpired, "Authorization");
-  };
+  Miss miss = Miss::kNone;
+  std::optional<CachedSession> session = LoadSession(session_id, use, &miss);
+  std::shared_ptr<const CachedUser> user;
+  if (session && !session->revoked && session->user_id == user_id) {
+    user = LoadUser(user_id, use, &miss);
+  }
+  if (miss == Miss::kStoreNeeded) return std::nullopt;
+  if (miss == Miss::kStoreFailed) return Unavailable<Identity>();
+  if (miss == Miss::kSecretUnreadable) return StoreDown<Identity>();  // this user only
   // A session is pruned only once every token of it has expired (Store::Prune): its expired
   // access token still answers as one.
-  if (!session) return expired ? token_expired() : invalid;
-  if (session->revoked || session->user_id != user_id) return invalid;
-  std::shared_ptr<const CachedUser> user = LoadUser(user_id, &store_failed);
-  if (store_failed) return Unavailable<Identity>();
-  if (!user) return invalid;
-  if (expired) return token_expired();
-
+  if (!session) {
+    if (!expired) return invalid;
+    return Fail::Fail(Rejection::kUnauthorized, MessageCode::kTokenExpired, "Authorization");
+  }
+  if (!user) return invalid;  // revoked, another user's session, or the user is gone
+  if (expired) {
+    return Fail::Fail(Rejection::kUnauthorized, MessageCode::kTokenExpired, "Authorization");
+  }
   if (credentials.otp_count == 0 || credentials.otp.empty()) {
     return Fail::Fail(Rejection::kUnauthorized, MessageCode::kRequired, "otp");
   }
   bool otp_ok = credentials.otp_count == 1 &&
                 user->MatchRequestOtp(credentials.otp, now, settings_.skew_steps);
-  if (!otp_ok) return RejectRequestOtp(session_id, user_id, now);
+  if (!otp_ok) {
+    if (use == StoreUse::kForbidden) return std::nullopt;  // the failure is counted in the store
+    return RejectRequestOtp(session_id, user_id, now);
+  }
   // A correct code counts only while the wrong ones counted or being counted for this session
   // stay under the limit; `failures_in_flight` was read before the session was loaded.
   const int recent_failures = RecentOtpFailures(session->otp_failure_times, now, settings_.lockout);
@@ -412,7 +446,8 @@ std::optional<Identity> AuthService::MemoHit(std::string_view token, std::string
   return Identity{entry->user_id, entry->username, entry->session_id, entry->exp};
 }
 
-Outcome<Identity> AuthService::Verify(const RequestCredentials& credentials) {
+std::optional<Outcome<Identity>> AuthService::VerifyWith(const RequestCredentials& credentials,
+                                                         StoreUse use) {
   const int64_t now = clock_.NowSeconds();
   // The memo answers only well-formed requests (one Bearer token, one otp); anything else, and
   // every failure, takes the full path.
@@ -426,22 +461,34 @@ Outcome<Identity> AuthService::Verify(const RequestCredentials& credentials) {
       return outcome;
     }
   }
+  if (use == StoreUse::kAllowed && !health_.Up()) return StoreDown<Identity>();
   const uint64_t generation = cache_.Generation();  // before the lookups
   VerifyMemo::Entry entry;
-  Outcome<Identity> outcome = Authenticate(credentials, now, &entry);
-  if (outcome.value) {
+  std::optional<Outcome<Identity>> outcome = Authenticate(credentials, now, use, &entry);
+  if (!outcome) return std::nullopt;
+  if (outcome->value) {
     verify_success_.Add();
     if (entry.user) ThreadMemo().Put(*token, std::move(entry), generation);  // success: token set
   } else {
-    metrics_.Count("verifications", MessageCodeName(outcome.error.code));
+    metrics_.Count("verifications", MessageCodeName(outcome->error.code));
   }
   return outcome;
+}
+
+Outcome<Identity> AuthService::Verify(const RequestCredentials& credentials) {
+  return *VerifyWith(credentials, StoreUse::kAllowed);
+}
+
+std::optional<Outcome<Identity>> AuthService::VerifyInMemory(
+    const RequestCredentials& credentials) {
+  return VerifyWith(credentials, StoreUse::kForbidden);
 }
 
 Outcome<Identity> AuthService::Logout(const RequestCredentials& credentials,
                                       const std::string& client) {
   const int64_t now = clock_.NowSeconds();
-  Outcome<Identity> outcome = Authenticate(credentials, now);
+  if (!health_.Up()) return StoreDown<Identity>();
+  Outcome<Identity> outcome = *Authenticate(credentials, now, StoreUse::kAllowed);
   if (!outcome.value) {
     metrics_.Count("logouts", MessageCodeName(outcome.error.code));
     return outcome;
@@ -462,11 +509,13 @@ bool AuthService::FollowChanges() {
   if (seen < 0) {
     // First call: start from the log's end; the cache is empty, nothing older can be stale.
     Result<int64_t> latest = store_.LatestChangeSeq();
+    health_.Probed(latest.ok());
     if (!latest) return false;
     change_seq_.store(*latest);
     return true;
   }
   Result<std::vector<Change>> changes = store_.ChangesSince(seen);
+  health_.Probed(changes.ok());  // the background probe of SPEC §10.1
   if (!changes) return false;
   bool keys_changed = false;
   for (const Change& change : *changes) {

@@ -2,8 +2,10 @@
 // layer that combines core decisions with store calls; it knows nothing of HTTP beyond the
 // class of each failure (Rejection), which the HTTP layer maps to a status code.
 //
-// Login and Refresh block (Argon2id, store writes): call them from a worker pool. Verify needs
-// no store round-trip when the session and user are cached.
+// Login, Refresh, Logout and Verify may block (Argon2id, store calls): call them from a worker
+// pool. VerifyInMemory never touches the store: it is the event loops' entry (DESIGN: an event
+// loop never waits), answering from the caches alone or saying that the store is needed.
+// While StoreHealth says the store is down, every use case that needs it answers 503 at once.
 #pragma once
 
 #include <atomic>
@@ -25,6 +27,7 @@
 #include "service/otp_failures_in_flight.h"
 #include "service/password_verifier.h"
 #include "service/state_cache.h"
+#include "service/store_health.h"
 #include "service/token_cache.h"
 #include "service/verify_memo.h"
 #include "store/store.h"
@@ -97,28 +100,49 @@ class AuthService {
   Outcome<TokenGrant> Login(const LoginRequest& request, const std::string& client);
   Outcome<TokenGrant> Refresh(const RefreshRequest& request, const std::string& client);
   Outcome<Identity> Verify(const RequestCredentials& credentials);
+  // Verify from memory alone; nullopt when the answer needs the store (a session or user not
+  // cached, a wrong otp to count): then call Verify on a worker pool. Any thread.
+  std::optional<Outcome<Identity>> VerifyInMemory(const RequestCredentials& credentials);
+  // False while the store is known to be unreachable (work that needs it would answer 503).
+  bool StoreUp() const { return health_.Up(); }
+  StoreHealth& health() { return health_; }
   Outcome<Identity> Logout(const RequestCredentials& credentials, const std::string& client);
 
   // Applies the store's change log to the cache and key ring; returns false on a store error.
+  // Its verdict is StoreHealth's probe: call it regularly from one background thread.
   bool FollowChanges();
   uint64_t store_errors() const { return store_errors_.load(); }
 
  private:
+  // A store call failed: counted, and the circuit opens (StoreHealth).
   template <typename T>
   Outcome<T> Unavailable();
+  // The store is known to be down: 503 without trying it.
+  template <typename T>
+  Outcome<T> StoreDown();
   Outcome<TokenGrant> Grant(int64_t user_id, const std::string& session_id,
                             const std::string& refresh_token, int64_t now);
+  // Whether a call may use the store (on a worker pool) or must not (on an event loop).
+  enum class StoreUse { kAllowed, kForbidden };
+  std::optional<Outcome<Identity>> VerifyWith(const RequestCredentials& credentials, StoreUse use);
   // On success, *memo_entry (when given) is filled for VerifyMemo when the session had no otp
-  // failures; otherwise it is left without a user.
-  Outcome<Identity> Authenticate(const RequestCredentials& credentials, int64_t now,
-                                 VerifyMemo::Entry* memo_entry = nullptr);
+  // failures; otherwise it is left without a user. nullopt only with StoreUse::kForbidden, when
+  // the answer needs the store.
+  std::optional<Outcome<Identity>> Authenticate(const RequestCredentials& credentials, int64_t now,
+                                                StoreUse use,
+                                                VerifyMemo::Entry* memo_entry = nullptr);
+  // The claims of a well-signed token (cached by its bytes), or nullptr.
+  std::shared_ptr<const VerifiedToken> ReadToken(std::string_view token, int64_t now);
   // This thread's memo for this service: the verify fast path.
   VerifyMemo& ThreadMemo();
   // The identity when `token` and `otp` succeed from this thread's memo alone; nullopt sends
   // the request through the full verification (which decides every failure).
   std::optional<Identity> MemoHit(std::string_view token, std::string_view otp, int64_t now);
-  std::shared_ptr<const CachedUser> LoadUser(int64_t user_id, bool* store_failed);
-  std::optional<CachedSession> LoadSession(const std::string& session_id, bool* store_failed);
+  // What a cached lookup came to when it was not found in memory.
+  enum class Miss { kNone, kStoreFailed, kStoreNeeded, kSecretUnreadable };
+  std::shared_ptr<const CachedUser> LoadUser(int64_t user_id, StoreUse use, Miss* miss);
+  std::optional<CachedSession> LoadSession(const std::string& session_id, StoreUse use,
+                                           Miss* miss);
   void FailLogin(const std::string& username, int64_t now, const std::string& client,
                  const char* reason);
   // The answer for a name no account can have: that of an unknown name, with nothing stored.
@@ -144,6 +168,7 @@ class AuthService {
   StripedCounter& verify_success_;
   const uint64_t instance_id_;  // names this service's VerifyMemo on each thread
   std::atomic<uint64_t> store_errors_{0};
+  StoreHealth health_;
   std::atomic<int64_t> change_seq_{-1};
 };
 

@@ -52,7 +52,7 @@ struct World {
     hash_pool = std::make_unique<WorkerPool>(1, 4);
     store_pool = std::make_unique<WorkerPool>(1, 4);
     handler = std::make_unique<ApiHandler>(HandlerDeps{*service, *hash_pool, *store_pool, metrics,
-                                                       *keys, *store, clock, {0, 1}, {}});
+                                                       *keys, clock, {0, 1}, {}});
   }
 };
 

@@ -301,3 +301,106 @@ def wait_until(predicate, timeout=2.0, interval=0.05):
             return value
         time.sleep(interval)
     return predicate()
+
+
+class TcpProxy:
+    """A TCP proxy on loopback between authgate and a server (PostgreSQL), for fault tests.
+
+    Modes (set with the methods, any time):
+    - pass: bytes flow both ways;
+    - freeze(): a silent network — nothing is forwarded and nothing is closed (new connections
+      are accepted and then ignored too), like a pulled cable or a firewall dropping packets;
+    - delay(seconds): every chunk is held that long before it is forwarded;
+    - reset(): every open connection is closed with an RST (SO_LINGER 0); new ones pass.
+    Held bytes are forwarded when the proxy passes again (TCP does not lose them either).
+    """
+
+    def __init__(self, target_host, target_port):
+        self.target = (target_host, target_port)
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(128)
+        self.port = self.listener.getsockname()[1]
+        self.lock = threading.Condition()
+        self.frozen = False
+        self.delay_s = 0.0
+        self.closed = False
+        self.sockets = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def freeze(self):
+        with self.lock:
+            self.frozen = True
+
+    def thaw(self):
+        with self.lock:
+            self.frozen = False
+            self.delay_s = 0.0
+            self.lock.notify_all()
+
+    def delay(self, seconds):
+        with self.lock:
+            self.delay_s = seconds
+
+    def reset(self):
+        with self.lock:
+            sockets, self.sockets = self.sockets, []
+        for s in sockets:
+            try:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                s.close()
+            except OSError:
+                pass
+
+    def close(self):
+        self.closed = True
+        self.thaw()
+        self.listener.close()
+        self.reset()
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._connect, args=(client,), daemon=True).start()
+
+    def _connect(self, client):
+        self._wait_while_frozen()
+        try:
+            upstream = socket.create_connection(self.target, timeout=5)
+            upstream.settimeout(None)
+        except OSError:
+            client.close()
+            return
+        with self.lock:
+            self.sockets += [client, upstream]
+        for source, sink in ((client, upstream), (upstream, client)):
+            threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _wait_while_frozen(self):
+        with self.lock:
+            while self.frozen and not self.closed:
+                self.lock.wait(0.5)
+            return self.delay_s
+
+    def _pump(self, source, sink):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                delay = self._wait_while_frozen()
+                if delay:
+                    time.sleep(delay)
+                    self._wait_while_frozen()
+                sink.sendall(data)
+        except OSError:
+            pass
+        for s in (source, sink):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
