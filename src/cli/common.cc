@@ -108,7 +108,8 @@ Result<Context> OpenContext(const GlobalOptions& options) {
   if (!InitCrypto()) return Error{"cannot initialize libsodium/liboath"};
   Result<Config> config = LoadConfig(options);
   if (!config) return Error{config.error()};
-  Result<std::unique_ptr<Store>> store = OpenStore(StorageUrl(options, *config));
+  Result<std::unique_ptr<Store>> store = OpenStore(StorageUrl(options, *config),
+                                                     static_cast<int>(config->storage.timeout_ms));
   if (!store) return Error{store.error()};
   Result<SecretBytes> master = LoadMasterKey(config->secrets.master_key_file, true);
   if (!master) return Error{master.error()};

@@ -122,6 +122,7 @@ std::vector<KeySpec> Keys(Config& c) {
       StringKey("server", "tls_cert_file", &c.server.tls_cert_file, AnyString, "a path"),
       StringKey("server", "tls_key_file", &c.server.tls_key_file, AnyString, "a path"),
       StringKey("storage", "url", &c.storage.url, NonEmpty, "a storage URL"),
+      IntKey("storage", "timeout_ms", &c.storage.timeout_ms, 100, 60000),
       StringKey("tokens", "alg", &c.tokens.alg,
                 [](const std::string& v) { return v == "HS256" || v == "EdDSA"; },
                 "HS256 or EdDSA"),

@@ -28,6 +28,7 @@ struct Config {
   } server;
   struct Storage {
     std::string url = "sqlite:authgate-data/authgate.db";
+    int64_t timeout_ms = 2000;  // bounds every store call (SPEC §10.1)
   } storage;
   struct Tokens {
     std::string alg = "HS256";

@@ -10,6 +10,8 @@
 
 namespace authgate {
 
-Result<std::unique_ptr<Store>> OpenStore(const std::string& url);
+// `timeout_ms` bounds every call of the store (SPEC §10.1 storage.timeout_ms): a PostgreSQL
+// statement, connect or pool wait; SQLite's wait for a lock (busy_timeout) or a connection.
+Result<std::unique_ptr<Store>> OpenStore(const std::string& url, int timeout_ms = 2000);
 
 }  // namespace authgate

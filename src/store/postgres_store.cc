@@ -2,17 +2,14 @@
 
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <stdexcept>
 
+#include "store/pg_connection.h"
 #include "store/store_support.h"
 
 namespace authgate {
 namespace {
-
-// Thrown inside this file only; every public operation converts it into an Error value.
-struct PgError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 constexpr int kSchemaVersion = 2;
 constexpr int64_t kMigrationLock = 0x61757468676174;  // "authgat"
@@ -73,92 +70,14 @@ CREATE TABLE IF NOT EXISTS changes(
 CREATE INDEX IF NOT EXISTS changes_at ON changes(at);
 )sql";
 
-// One query parameter: text, or bytes sent in binary format (bytea).
-struct Param {
-  std::string value;
-  bool binary = false;
-  Param(std::string text) : value(std::move(text)) {}  // NOLINT: implicit by design
-  Param(const char* text) : value(text) {}              // NOLINT: implicit by design
-  Param(int64_t number) : value(std::to_string(number)) {}  // NOLINT: implicit by design
-  static Param Bytes(std::string bytes) {
-    Param param(std::move(bytes));
-    param.binary = true;
-    return param;
-  }
-};
-
-class PgResult {
- public:
-  explicit PgResult(PGresult* result) : result_(result) {}
-  PgResult(PgResult&& other) noexcept : result_(other.result_) { other.result_ = nullptr; }
-  PgResult(const PgResult&) = delete;
-  ~PgResult() { PQclear(result_); }
-
-  int Rows() const { return PQntuples(result_); }
-  bool IsNull(int row, int column) const { return PQgetisnull(result_, row, column) != 0; }
-  std::string Text(int row, int column) const {
-    return std::string(PQgetvalue(result_, row, column), PQgetlength(result_, row, column));
-  }
-  int64_t Int(int row, int column) const { return std::stoll(Text(row, column)); }
-  bool Bool(int row, int column) const { return Text(row, column) == "t"; }
-  std::string Bytes(int row, int column) const {
-    size_t length = 0;
-    unsigned char* bytes = PQunescapeBytea(
-        reinterpret_cast<const unsigned char*>(PQgetvalue(result_, row, column)), &length);
-    if (bytes == nullptr) throw PgError("cannot decode bytea");
-    std::string out(reinterpret_cast<const char*>(bytes), length);
-    PQfreemem(bytes);
-    return out;
-  }
-  int64_t Affected() const {
-    const char* tuples = PQcmdTuples(result_);
-    return (tuples && *tuples) ? std::stoll(tuples) : 0;
-  }
-
- private:
-  PGresult* result_;
-};
-
 }  // namespace
-
-// One libpq connection; used by one thread at a time.
-class PostgresConnection {
- public:
-  explicit PostgresConnection(PGconn* connection) : connection_(connection) {}
-  ~PostgresConnection() { PQfinish(connection_); }
-  PostgresConnection(const PostgresConnection&) = delete;
-  PostgresConnection& operator=(const PostgresConnection&) = delete;
-  bool healthy() const { return PQstatus(connection_) == CONNECTION_OK; }
-  PGconn* raw() { return connection_; }
-
- private:
-  PGconn* connection_;
-};
 
 namespace {
 
-// Executes and checks: throws PgError for anything but a successful command or row set.
+// Executes and checks (PostgresConnection::Run): throws PgError for anything but a successful
+// command or row set, and when the operation's deadline passes.
 PgResult Run(PostgresConnection& c, const char* sql, const std::vector<Param>& params = {}) {
-  std::vector<const char*> values;
-  std::vector<int> lengths;
-  std::vector<int> formats;
-  for (const Param& param : params) {
-    values.push_back(param.value.data());
-    lengths.push_back(static_cast<int>(param.value.size()));
-    formats.push_back(param.binary ? 1 : 0);
-  }
-  PGresult* result = PQexecParams(c.raw(), sql, static_cast<int>(params.size()), nullptr,
-                                  values.data(), lengths.data(), formats.data(), 0);
-  ExecStatusType status = PQresultStatus(result);
-  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-    std::string message = result ? PQresultErrorMessage(result) : PQerrorMessage(c.raw());
-    PQclear(result);
-    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
-      message.pop_back();
-    }
-    throw PgError(message.empty() ? "query failed" : message);
-  }
-  return PgResult(result);
+  return c.Run(sql, params);
 }
 
 class Transaction {
@@ -167,7 +86,12 @@ class Transaction {
     Run(connection_, "BEGIN");
   }
   ~Transaction() {
-    if (!done_ && connection_.healthy()) PQclear(PQexec(connection_.raw(), "ROLLBACK"));
+    if (done_ || !connection_.healthy()) return;
+    try {
+      Run(connection_, "ROLLBACK");
+    } catch (const PgError&) {
+      // Broken now: the pool drops it, and the server rolls back when the session ends.
+    }
   }
   void Commit() {
     Run(connection_, "COMMIT");
@@ -233,20 +157,6 @@ bool RevokeSessionLocked(PostgresConnection& c, const std::string& session_id, i
   return true;
 }
 
-// Runs several statements (a migration); throws PgError on failure.
-void ExecScript(PostgresConnection& c, const char* script) {
-  PGresult* applied = PQexec(c.raw(), script);
-  bool ok = PQresultStatus(applied) == PGRES_COMMAND_OK;
-  std::string message = ok ? "" : PQresultErrorMessage(applied);
-  PQclear(applied);
-  if (!ok) throw PgError("migration failed: " + message);
-}
-
-std::string WithConnectTimeout(const std::string& url) {
-  if (url.find("connect_timeout=") != std::string::npos) return url;
-  return url + (url.find('?') == std::string::npos ? "?" : "&") + "connect_timeout=3";
-}
-
 constexpr int kMaxConnections = 8;
 
 }  // namespace
@@ -277,39 +187,44 @@ class PostgresStore::Lease {
   std::unique_ptr<PostgresConnection> connection_;
 };
 
-PostgresStore::PostgresStore(std::string url) : url_(WithConnectTimeout(url)) {}
+PostgresStore::PostgresStore(std::string url, int timeout_ms)
+    : url_(std::move(url)), timeout_(timeout_ms) {}
 PostgresStore::~PostgresStore() = default;
 
+// Every operation starts here: its deadline (storage.timeout_ms from now) bounds the wait for a
+// connection, the connect, and each statement after it.
 PostgresStore::Lease PostgresStore::Acquire() {
+  const auto deadline = std::chrono::steady_clock::now() + timeout_;
   std::unique_lock<std::mutex> lock(mutex_);
-  while (idle_.empty() && open_connections_ >= kMaxConnections) available_.wait(lock);
+  while (idle_.empty() && open_connections_ >= kMaxConnections) {
+    if (available_.wait_until(lock, deadline) == std::cv_status::timeout) {
+      throw PgError("no PostgreSQL connection free within storage.timeout_ms");
+    }
+  }
   if (!idle_.empty()) {
     std::unique_ptr<PostgresConnection> connection = std::move(idle_.back());
     idle_.pop_back();
+    connection->set_deadline(deadline);
     return Lease(*this, std::move(connection));
   }
   ++open_connections_;
   lock.unlock();
-  PGconn* raw = PQconnectdb(url_.c_str());
-  if (PQstatus(raw) != CONNECTION_OK) {
-    std::string message = raw ? PQerrorMessage(raw) : "out of memory";
-    PQfinish(raw);
+  try {
+    return Lease(*this, PostgresConnection::Connect(url_, static_cast<int>(timeout_.count()),
+                                                    deadline));
+  } catch (...) {
     {
       std::lock_guard<std::mutex> relock(mutex_);
       --open_connections_;
     }
     available_.notify_one();
-    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
-      message.pop_back();
-    }
-    throw PgError("cannot connect to PostgreSQL: " + message);
+    throw;
   }
-  PQclear(PQexec(raw, "SET client_min_messages = warning"));
-  return Lease(*this, std::make_unique<PostgresConnection>(raw));
 }
 
-Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& url) {
-  std::unique_ptr<PostgresStore> store(new PostgresStore(url));
+Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& url,
+                                                           int timeout_ms) {
+  std::unique_ptr<PostgresStore> store(new PostgresStore(url, timeout_ms));
   Status migrated = GuardStoreStatus([&] {
     Lease lease = store->Acquire();
     PostgresConnection& c = *lease;
@@ -322,8 +237,8 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& ur
       throw PgError("database schema version " + std::to_string(current) +
                     " is newer than this authgate (" + std::to_string(kSchemaVersion) + ")");
     }
-    if (current < 1) ExecScript(c, kSchema);
-    if (current < 2) ExecScript(c, kSchemaV2);
+    if (current < 1) c.RunScript(kSchema);
+    if (current < 2) c.RunScript(kSchemaV2);
     if (current < kSchemaVersion) {
       Run(c, "DELETE FROM schema_version");
       Run(c, "INSERT INTO schema_version(version) VALUES($1)",

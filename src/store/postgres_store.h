@@ -5,9 +5,11 @@
 // transaction-scoped advisory lock, so their sequence numbers become visible in commit order
 // and a poller never skips one. Migrations are versioned and run under an advisory lock, so
 // instances starting together migrate once. A broken connection is dropped and replaced on the
-// next operation: the store recovers by itself when the server comes back.
+// next operation: the store recovers by itself when the server comes back. Every operation is
+// bounded by one deadline (pool wait, connect, each statement; src/store/pg_connection.h).
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -22,7 +24,9 @@ class PostgresConnection;
 
 class PostgresStore final : public Store {
  public:
-  static Result<std::unique_ptr<PostgresStore>> Open(const std::string& url);
+  // Every operation is bounded by `timeout_ms` (SPEC §10.1: storage.timeout_ms).
+  static Result<std::unique_ptr<PostgresStore>> Open(const std::string& url,
+                                                     int timeout_ms = 2000);
   ~PostgresStore() override;
 
   bool Ping() override;
@@ -60,12 +64,13 @@ class PostgresStore final : public Store {
   Status Prune(int64_t now, int64_t access_ttl_s, const LockoutPolicy& lockout) override;
 
  private:
-  explicit PostgresStore(std::string url);
+  PostgresStore(std::string url, int timeout_ms);
 
   class Lease;
   Lease Acquire();
 
   std::string url_;
+  std::chrono::milliseconds timeout_;
   std::mutex mutex_;
   std::condition_variable available_;
   std::vector<std::unique_ptr<PostgresConnection>> idle_;

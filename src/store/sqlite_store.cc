@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <filesystem>
+#include <chrono>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -265,7 +266,7 @@ namespace {
 
 constexpr int kMaxConnections = 8;
 
-std::unique_ptr<SqliteConnection> OpenConnection(const std::string& path) {
+std::unique_ptr<SqliteConnection> OpenConnection(const std::string& path, int timeout_ms) {
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -276,7 +277,7 @@ std::unique_ptr<SqliteConnection> OpenConnection(const std::string& path) {
     throw SqlError("cannot open SQLite database '" + path + "': " + message);
   }
   auto connection = std::make_unique<SqliteConnection>(db);
-  sqlite3_busy_timeout(db, 10000);
+  sqlite3_busy_timeout(db, timeout_ms);
   connection->Exec("PRAGMA foreign_keys = ON");
   connection->Exec("PRAGMA synchronous = FULL");
   return connection;
@@ -285,8 +286,14 @@ std::unique_ptr<SqliteConnection> OpenConnection(const std::string& path) {
 }  // namespace
 
 SqliteStore::Lease SqliteStore::Acquire() {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_);
   std::unique_lock<std::mutex> lock(mutex_);
-  while (idle_.empty() && open_connections_ >= kMaxConnections) available_.wait(lock);
+  while (idle_.empty() && open_connections_ >= kMaxConnections) {
+    if (available_.wait_until(lock, deadline) == std::cv_status::timeout) {
+      throw SqlError("no SQLite connection free within storage.timeout_ms");
+    }
+  }
   if (!idle_.empty()) {
     std::unique_ptr<SqliteConnection> connection = std::move(idle_.back());
     idle_.pop_back();
@@ -295,7 +302,7 @@ SqliteStore::Lease SqliteStore::Acquire() {
   ++open_connections_;
   lock.unlock();
   try {
-    return Lease(*this, OpenConnection(path_));
+    return Lease(*this, OpenConnection(path_, timeout_ms_));
   } catch (...) {
     std::lock_guard<std::mutex> relock(mutex_);
     --open_connections_;
@@ -303,14 +310,14 @@ SqliteStore::Lease SqliteStore::Acquire() {
   }
 }
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, int timeout_ms) {
   std::error_code ec;
   std::filesystem::path parent = std::filesystem::path(path).parent_path();
   if (!parent.empty() && !std::filesystem::exists(parent, ec)) {
     std::filesystem::create_directories(parent, ec);
     if (ec) return Error{"cannot create directory '" + parent.string() + "': " + ec.message()};
   }
-  std::unique_ptr<SqliteStore> store(new SqliteStore(path));
+  std::unique_ptr<SqliteStore> store(new SqliteStore(path, timeout_ms));
   Status migrated = GuardStoreStatus([&] {
     Lease lease = store->Acquire();
     SqliteConnection& c = *lease;
@@ -334,7 +341,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) 
   return store;
 }
 
-SqliteStore::SqliteStore(std::string path) : path_(std::move(path)) {}
+SqliteStore::SqliteStore(std::string path, int timeout_ms)
+    : path_(std::move(path)), timeout_ms_(timeout_ms) {}
 SqliteStore::~SqliteStore() = default;
 
 bool SqliteStore::Ping() {

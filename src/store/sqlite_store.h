@@ -20,7 +20,8 @@ class SqliteConnection;
 
 class SqliteStore final : public Store {
  public:
-  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
+  // `timeout_ms` bounds the wait for a lock (busy_timeout) and for a pooled connection.
+  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path, int timeout_ms = 2000);
   ~SqliteStore() override;
 
   bool Ping() override;
@@ -58,13 +59,14 @@ class SqliteStore final : public Store {
   Status Prune(int64_t now, int64_t access_ttl_s, const LockoutPolicy& lockout) override;
 
  private:
-  explicit SqliteStore(std::string path);
+  SqliteStore(std::string path, int timeout_ms);
 
   // Borrows a connection for the duration of one operation.
   class Lease;
   Lease Acquire();
 
   std::string path_;
+  int timeout_ms_;
   std::mutex mutex_;
   std::condition_variable available_;
   std::vector<std::unique_ptr<SqliteConnection>> idle_;

@@ -13,6 +13,7 @@ TEST(ConfigTest, DefaultsMatchTheSpec) {
   EXPECT_EQ(config->server.max_body_bytes, 16384);
   EXPECT_EQ(config->server.hash_queue_max, 64);
   EXPECT_EQ(config->storage.url, "sqlite:authgate-data/authgate.db");
+  EXPECT_EQ(config->storage.timeout_ms, 2000);
   EXPECT_EQ(config->tokens.alg, "HS256");
   EXPECT_EQ(config->tokens.audience, "customer-api");
   EXPECT_EQ(config->tokens.access_ttl_s, 3600);
@@ -71,6 +72,8 @@ TEST(ConfigTest, ErrorsNameTheKey) {
   ExpectErrorNaming("[tokens]\nalg = \"RS256\"\n", {}, "tokens.alg");
   ExpectErrorNaming("[server]\nlisten = \"nohost\"\n", {}, "server.listen");
   ExpectErrorNaming("[server]\nmanagement_listen = \"9464\"\n", {}, "server.management_listen");
+  ExpectErrorNaming("", {{"AUTHGATE_STORAGE_TIMEOUT_MS", "99"}}, "storage.timeout_ms");
+  ExpectErrorNaming("[storage]\ntimeout_ms = 60001\n", {}, "storage.timeout_ms");
   ExpectErrorNaming("", {{"AUTHGATE_LOCKOUT_DURATION_S", "ten"}}, "AUTHGATE_LOCKOUT_DURATION_S");
   ExpectErrorNaming("", {{"AUTHGATE_OTP_SKEW_STEPS", "99"}}, "otp.skew_steps");
   ExpectErrorNaming("", {{"AUTHGATE_PASSWORD_PARALLELISM", "4"}}, "password.parallelism");

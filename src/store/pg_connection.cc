@@ -1,0 +1,196 @@
+#include "store/pg_connection.h"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <thread>
+
+namespace authgate {
+namespace {
+
+std::string Trimmed(std::string message) {
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
+    message.pop_back();
+  }
+  return message;
+}
+
+// Cancels run on threads of their own, at most this many at once (beyond it the statement is
+// left to the server's statement_timeout).
+constexpr int kMaxCancelsInFlight = 4;
+std::atomic<int> cancels_in_flight{0};
+
+void CancelInBackground(PGconn* connection) {
+  if (cancels_in_flight.fetch_add(1) >= kMaxCancelsInFlight) {
+    cancels_in_flight.fetch_sub(1);
+    return;
+  }
+  PGcancel* cancel = PQgetCancel(connection);
+  if (cancel == nullptr) {
+    cancels_in_flight.fetch_sub(1);
+    return;
+  }
+  std::thread([cancel] {
+    char error[256];
+    PQcancel(cancel, error, sizeof(error));
+    PQfreeCancel(cancel);
+    cancels_in_flight.fetch_sub(1);
+  }).detach();
+}
+
+}  // namespace
+
+std::string PgResult::Bytes(int row, int column) const {
+  size_t length = 0;
+  unsigned char* bytes = PQunescapeBytea(
+      reinterpret_cast<const unsigned char*>(PQgetvalue(result_, row, column)), &length);
+  if (bytes == nullptr) throw PgError("cannot decode bytea");
+  std::string out(reinterpret_cast<const char*>(bytes), length);
+  PQfreemem(bytes);
+  return out;
+}
+
+int64_t PgResult::Affected() const {
+  const char* tuples = PQcmdTuples(result_);
+  return (tuples && *tuples) ? std::stoll(tuples) : 0;
+}
+
+PostgresConnection::PostgresConnection(PGconn* connection, Clock::time_point deadline)
+    : connection_(connection), deadline_(deadline) {}
+
+PostgresConnection::~PostgresConnection() { PQfinish(connection_); }
+
+std::unique_ptr<PostgresConnection> PostgresConnection::Connect(const std::string& url,
+                                                                int timeout_ms,
+                                                                Clock::time_point deadline) {
+  const std::string user_timeout = std::to_string(timeout_ms);
+  const std::string keepalive_s = std::to_string(std::max(1, timeout_ms / 1000));
+  // Later keywords override what the URL (expanded from "dbname") says.
+  const char* keys[] = {"dbname",          "keepalives",       "keepalives_idle",
+                        "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+                        nullptr};
+  const char* values[] = {url.c_str(),         "1", keepalive_s.c_str(),
+                          keepalive_s.c_str(), "3", user_timeout.c_str(),
+                          nullptr};
+  PGconn* raw = PQconnectStartParams(keys, values, /*expand_dbname=*/1);
+  if (raw == nullptr) throw PgError("cannot connect to PostgreSQL: out of memory");
+  std::unique_ptr<PostgresConnection> connection(new PostgresConnection(raw, deadline));
+  PostgresPollingStatusType status =
+      PQstatus(raw) == CONNECTION_BAD ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING;
+  while (status != PGRES_POLLING_OK) {
+    if (status == PGRES_POLLING_FAILED) {
+      throw PgError("cannot connect to PostgreSQL: " + connection->ErrorMessage());
+    }
+    connection->Wait(status == PGRES_POLLING_READING ? POLLIN : POLLOUT);
+    status = PQconnectPoll(raw);
+  }
+  if (PQsetnonblocking(raw, 1) != 0) throw PgError("cannot make the connection non-blocking");
+  connection->Run("SET client_min_messages = warning");
+  connection->Run(("SET statement_timeout = " + user_timeout).c_str());
+  return connection;
+}
+
+std::string PostgresConnection::ErrorMessage() const {
+  std::string message = Trimmed(PQerrorMessage(connection_));
+  return message.empty() ? "unknown error" : message;
+}
+
+void PostgresConnection::TimedOut() {
+  broken_ = true;
+  CancelInBackground(connection_);
+  throw PgError("PostgreSQL did not answer within storage.timeout_ms");
+}
+
+void PostgresConnection::Wait(short events) {
+  const int fd = PQsocket(connection_);
+  if (fd < 0) {
+    broken_ = true;
+    throw PgError("PostgreSQL connection lost");
+  }
+  for (;;) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline_ - Clock::now());
+    if (left.count() <= 0) TimedOut();
+    pollfd ready{fd, events, 0};
+    const int n = ::poll(&ready, 1, static_cast<int>(std::min<int64_t>(left.count(), 60000)));
+    if (n > 0) return;
+    if (n < 0 && errno != EINTR) {
+      broken_ = true;
+      throw PgError("poll on the PostgreSQL socket failed");
+    }
+  }
+}
+
+void PostgresConnection::Flush() {
+  for (;;) {
+    const int flushed = PQflush(connection_);
+    if (flushed == 0) return;
+    if (flushed < 0) {
+      broken_ = true;
+      throw PgError(ErrorMessage());
+    }
+    Wait(POLLIN | POLLOUT);
+    if (!PQconsumeInput(connection_)) {
+      broken_ = true;
+      throw PgError(ErrorMessage());
+    }
+  }
+}
+
+PgResult PostgresConnection::Collect() {
+  Flush();
+  PGresult* kept = nullptr;
+  std::string error;
+  for (;;) {
+    while (PQisBusy(connection_)) {
+      Wait(POLLIN);
+      if (!PQconsumeInput(connection_)) {
+        broken_ = true;
+        PQclear(kept);
+        throw PgError(ErrorMessage());
+      }
+    }
+    PGresult* result = PQgetResult(connection_);
+    if (result == nullptr) break;
+    const ExecStatusType status = PQresultStatus(result);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && error.empty()) {
+      error = Trimmed(PQresultErrorMessage(result));
+      if (error.empty()) error = "query failed";
+    }
+    PQclear(kept);
+    kept = result;
+  }
+  if (!error.empty() || kept == nullptr) {
+    PQclear(kept);
+    throw PgError(error.empty() ? ErrorMessage() : error);
+  }
+  return PgResult(kept);
+}
+
+PgResult PostgresConnection::Run(const char* sql, const std::vector<Param>& params) {
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+  std::vector<int> formats;
+  for (const Param& param : params) {
+    values.push_back(param.value.data());
+    lengths.push_back(static_cast<int>(param.value.size()));
+    formats.push_back(param.binary ? 1 : 0);
+  }
+  if (!PQsendQueryParams(connection_, sql, static_cast<int>(params.size()), nullptr,
+                         values.data(), lengths.data(), formats.data(), 0)) {
+    broken_ = PQstatus(connection_) != CONNECTION_OK;
+    throw PgError(ErrorMessage());
+  }
+  return Collect();
+}
+
+void PostgresConnection::RunScript(const char* sql) {
+  if (!PQsendQuery(connection_, sql)) {
+    broken_ = PQstatus(connection_) != CONNECTION_OK;
+    throw PgError(ErrorMessage());
+  }
+  Collect();
+}
+
+}  // namespace authgate
