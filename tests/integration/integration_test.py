@@ -855,6 +855,27 @@ class ConfiguredServerTest(unittest.TestCase):
         finally:
             server.close()
 
+    def test_forwarded_junk_ports_and_rotating_ipv6_reach_429(self):
+        # SPEC §10.5: a hop that is not an IP address is not believed; IPv6 is limited per /64.
+        server = AuthgateServer({"AUTHGATE_RATELIMIT_PER_ADDRESS_PER_S": "0.1", "AUTHGATE_RATELIMIT_BURST": "2",
+                                 "AUTHGATE_RATELIMIT_TRUSTED_PROXIES": "127.0.0.1"})
+        try:
+            via = lambda client: server.post_json(LOGIN, {}, headers={"X-Forwarded-For": client}).status
+            # Junk and ip:port hops all count against the proxy's own address.
+            self.assertEqual([via("junk-%d" % i) for i in range(2)], [400, 400])
+            self.assertEqual(via("1.2.3.4:5555"), 429)
+            self.assertEqual(via("1.2.3.4:5556"), 429)
+            self.assertEqual(via("[2001:db8::1]"), 429)
+            # Every address of one /64 is one client.
+            self.assertEqual([via("2001:db8:7:7::%x" % i) for i in range(1, 4)], [400, 400, 429])
+            self.assertEqual(via("2001:db8:7:7:ffff:ffff:ffff:ffff"), 429)
+            self.assertEqual(via("2001:db8:7:8::1"), 400)  # the next /64 is another client
+            # An IPv4 client is one client however it is written.
+            self.assertEqual([via("198.51.100.9"), via("::ffff:198.51.100.9")], [400, 400])
+            self.assertEqual(via("::FFFF:198.51.100.9"), 429)
+        finally:
+            server.close()
+
     def test_untrusted_peers_cannot_choose_their_address(self):
         server = AuthgateServer({"AUTHGATE_RATELIMIT_PER_ADDRESS_PER_S": "0.1", "AUTHGATE_RATELIMIT_BURST": "2"})
         try:
