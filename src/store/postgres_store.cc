@@ -14,7 +14,7 @@ struct PgError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;  // 2: settings
 constexpr int64_t kMigrationLock = 0x61757468676174;  // "authgat"
 constexpr int64_t kChangeLogLock = 0x61757468636c67;  // "authclg"
 
@@ -63,6 +63,9 @@ CREATE TABLE IF NOT EXISTS changes(
   ref TEXT NOT NULL,
   at BIGINT NOT NULL);
 CREATE INDEX IF NOT EXISTS changes_at ON changes(at);
+CREATE TABLE IF NOT EXISTS settings(
+  name TEXT PRIMARY KEY,
+  value BYTEA NOT NULL);
 )sql";
 
 // One query parameter: text, or bytes sent in binary format (bytea).
@@ -675,6 +678,27 @@ Result<std::vector<Change>> PostgresStore::ChangesSince(int64_t seq) {
       changes.push_back(std::move(change));
     }
     return changes;
+  });
+}
+
+Result<std::optional<std::string>> PostgresStore::GetSetting(const std::string& name) {
+  return GuardStore<std::optional<std::string>>([&]() -> std::optional<std::string> {
+    Lease lease = Acquire();
+    PgResult r = Run(*lease, "SELECT value FROM settings WHERE name = $1", {name});
+    if (r.Rows() == 0) return std::nullopt;
+    return r.Bytes(0, 0);
+  });
+}
+
+Result<std::string> PostgresStore::PutSettingIfAbsent(const std::string& name,
+                                                      const std::string& value) {
+  return GuardStore<std::string>([&] {
+    Lease lease = Acquire();
+    PostgresConnection& c = *lease;
+    // Settings are never deleted: once the insert is done (ours or another's), the row stays.
+    Run(c, "INSERT INTO settings(name, value) VALUES($1, $2) ON CONFLICT (name) DO NOTHING",
+        {name, Param::Bytes(value)});
+    return Run(c, "SELECT value FROM settings WHERE name = $1", {name}).Bytes(0, 0);
   });
 }
 

@@ -16,7 +16,7 @@ struct SqlError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;  // 2: settings
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS users(
@@ -63,6 +63,9 @@ CREATE TABLE IF NOT EXISTS changes(
   ref TEXT NOT NULL,
   at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS changes_at ON changes(at);
+CREATE TABLE IF NOT EXISTS settings(
+  name TEXT PRIMARY KEY,
+  value BLOB NOT NULL) WITHOUT ROWID;
 )sql";
 
 }  // namespace
@@ -728,6 +731,40 @@ Result<std::vector<Change>> SqliteStore::ChangesSince(int64_t seq) {
       changes.push_back(std::move(change));
     }
     return changes;
+  });
+}
+
+namespace {
+
+std::optional<std::string> ReadSetting(SqliteConnection& c, const std::string& name) {
+  Query q(c, "SELECT value FROM settings WHERE name = ?");
+  q.Bind(name);
+  if (!q.Step()) return std::nullopt;
+  return q.Text(0);
+}
+
+}  // namespace
+
+Result<std::optional<std::string>> SqliteStore::GetSetting(const std::string& name) {
+  return GuardStore<std::optional<std::string>>([&] {
+    Lease lease = Acquire();
+    return ReadSetting(*lease, name);
+  });
+}
+
+Result<std::string> SqliteStore::PutSettingIfAbsent(const std::string& name,
+                                                    const std::string& value) {
+  return GuardStore<std::string>([&] {
+    Lease lease = Acquire();
+    SqliteConnection& c = *lease;
+    Transaction tx(c, true);
+    Query(c, "INSERT INTO settings(name, value) VALUES(?, ?) ON CONFLICT(name) DO NOTHING")
+        .Bind(name)
+        .BindBlob(value)
+        .Run();
+    std::string stored = ReadSetting(c, name).value();
+    tx.Commit();
+    return stored;
   });
 }
 
