@@ -74,7 +74,8 @@ TEST(RateLimitKey, IPv4IsPerAddressIPv6PerSlash64) {
 
 TEST(RateLimitKey, RotatingAddressesBehindAProxyShareOneBucket) {
   std::vector<std::string> keys;
-  for (std::string_view hop : {"2001:db8:5:6::1", "2001:db8:5:6:1::", "2001:DB8:5:6:ffff:ffff:ffff:ffff"}) {
+  for (std::string_view hop :
+       {"2001:db8:5:6::1", "2001:db8:5:6:1::", "2001:DB8:5:6:ffff:ffff:ffff:ffff"}) {
     keys.push_back(RateLimitKey(Client("10.0.0.1", {hop})));
   }
   EXPECT_EQ(keys, std::vector<std::string>(3, "2001:db8:5:6::/64"));

@@ -88,8 +88,9 @@ TEST(ConfigTest, TrustedProxiesMustBeIpAddresses) {
   }
   ExpectErrorNaming("", {{"AUTHGATE_RATELIMIT_TRUSTED_PROXIES", "10.0.0.1,localhost"}},
                     "ratelimit.trusted_proxies");
-  Result<Config> config =
-      ParseConfig("[ratelimit]\ntrusted_proxies = [\"10.0.0.1\", \"2001:DB8::1\", \"::ffff:10.0.0.3\"]\n", {});
+  Result<Config> config = ParseConfig(
+      "[ratelimit]\ntrusted_proxies = [\"10.0.0.1\", \"2001:DB8::1\", \"::ffff:10.0.0.3\"]\n",
+      {});
   ASSERT_TRUE(config.ok()) << config.error();
   EXPECT_EQ(config->ratelimit.trusted_proxies.size(), 3u);
 }
