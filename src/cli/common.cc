@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +16,7 @@
 #include "core/random.h"
 #include "core/username.h"
 #include "service/audit.h"
+#include "service/key_ring.h"
 #include "store/open_store.h"
 
 extern char** environ;
@@ -30,8 +32,27 @@ void AuditOperatorAction(const Context& context, const std::string& event,
                   SystemClock().NowMillis());
 }
 
+std::string Printable(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte == '\\') {
+      out += "\\\\";
+    } else if (byte >= 0x20 && byte < 0x7f) {
+      out += c;
+    } else {
+      out += "\\x";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xf];
+    }
+  }
+  return out;
+}
+
 int Fail(const std::string& message) {
-  std::cerr << "authgate: " << message << std::endl;
+  std::cerr << "authgate: " << Printable(message) << std::endl;
   return 1;
 }
 
@@ -68,32 +89,66 @@ std::string StorageUrl(const GlobalOptions& options, const Config& config) {
   return config.storage.url;
 }
 
-Result<SecretBytes> LoadMasterKey(const std::string& path, bool create) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0 && errno == ENOENT && create) {
-    std::filesystem::path parent = std::filesystem::path(path).parent_path();
-    std::error_code ec;
-    if (!parent.empty() && !std::filesystem::exists(parent, ec)) {
-      std::filesystem::create_directories(parent, ec);
-      if (ec) return Error{"cannot create directory '" + parent.string() + "': " + ec.message()};
-      ::chmod(parent.c_str(), 0700);
-    }
-    SecretBytes key = RandomSecret(kMasterKeyBytes);
-    std::string temp = path + ".tmp" + std::to_string(::getpid());
-    int out = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (out < 0) return Error{"cannot create master key '" + path + "': " + std::strerror(errno)};
-    bool written = ::write(out, key.data(), key.size()) == static_cast<ssize_t>(key.size()) &&
-                   ::fsync(out) == 0;
-    ::close(out);
-    // link() fails if another process created the key meanwhile: then that key is used.
-    if (!written || (::link(temp.c_str(), path.c_str()) != 0 && errno != EEXIST)) {
-      ::unlink(temp.c_str());
-      return Error{"cannot create master key '" + path + "': " + std::strerror(errno)};
-    }
+namespace {
+
+// Creates the key file (0600, in a 0700 directory). link() fails if another process created
+// the key meanwhile: then that key is the one used.
+Status CreateMasterKey(const std::string& path) {
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  if (!parent.empty() && !std::filesystem::exists(parent, ec)) {
+    std::filesystem::create_directories(parent, ec);
+    if (ec) return Error{"cannot create directory '" + parent.string() + "': " + ec.message()};
+    ::chmod(parent.c_str(), 0700);
+  }
+  SecretBytes key = RandomSecret(kMasterKeyBytes);
+  std::string temp = path + ".tmp" + std::to_string(::getpid());
+  int out = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (out < 0) return Error{"cannot create master key '" + path + "': " + std::strerror(errno)};
+  bool written = ::write(out, key.data(), key.size()) == static_cast<ssize_t>(key.size()) &&
+                 ::fsync(out) == 0;
+  ::close(out);
+  if (!written || (::link(temp.c_str(), path.c_str()) != 0 && errno != EEXIST)) {
     ::unlink(temp.c_str());
-    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    return Error{"cannot create master key '" + path + "': " + std::strerror(errno)};
+  }
+  ::unlink(temp.c_str());
+  return Status::Ok();
+}
+
+// A key that group or others could read is a leaked key, one they could write a planted key
+// (as ssh refuses such private keys). Checked on the open descriptor: that is the file a
+// symlink leads to, and the very file read next.
+Status CheckKeyFile(int fd, const std::string& path) {
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) {
+    return Error{"cannot read master key '" + path + "': " + std::strerror(errno)};
+  }
+  if (!S_ISREG(info.st_mode)) return Error{"master key file " + path + " is not a regular file"};
+  if ((info.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.st_mode & 07777));
+    return Error{"master key file " + path + " has mode " + mode +
+                 "; it must be 0600 or stricter"};
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<SecretBytes> LoadMasterKey(const std::string& path, bool create) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // a FIFO must not block
+  if (fd < 0 && errno == ENOENT && create) {
+    Status created = CreateMasterKey(path);
+    if (!created) return Error{created.error()};
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   }
   if (fd < 0) return Error{"cannot read master key '" + path + "': " + std::strerror(errno)};
+  Status usable = CheckKeyFile(fd, path);
+  if (!usable) {
+    ::close(fd);
+    return Error{usable.error()};
+  }
   SecretBytes key(kMasterKeyBytes + 1);
   ssize_t got = ::read(fd, key.data(), key.size());
   ::close(fd);
@@ -104,6 +159,44 @@ Result<SecretBytes> LoadMasterKey(const std::string& path, bool create) {
   return SecretBytes(std::vector<unsigned char>(key.data(), key.data() + kMasterKeyBytes));
 }
 
+namespace {
+
+// The master key's check value: a known text sealed under the key, kept in the store's
+// settings. It opens only under the key that sealed it, so a command or a server started with
+// another key stops before it writes secrets the others could never read.
+constexpr char kKeyCheckSetting[] = "master_key_check";
+constexpr std::string_view kKeyCheckText = "authgate master key check";
+constexpr std::string_view kKeyCheckAssociatedData = "settings:master_key_check";
+
+bool KeyOpensCheck(const CryptoBox& box, const std::string& sealed) {
+  Result<SecretBytes> opened = box.Open(sealed, kKeyCheckAssociatedData);
+  return opened && opened->view() == kKeyCheckText;
+}
+
+// `check` is the store's check value, read before the key was loaded. A store without one (new,
+// or made before the check existed) gets one, unless the signing keys it already holds show
+// that this is not their key.
+Status MatchMasterKey(Store& store, const CryptoBox& box, const Config& config,
+                      std::optional<std::string> check) {
+  const std::string mismatch = "the master key does not match this store (" +
+                               config.secrets.master_key_file +
+                               " is not the key its secrets are sealed with); nothing was changed";
+  if (!check) {
+    JwtAlg alg = JwtAlg::kHS256;
+    ParseJwtAlg(config.tokens.alg, &alg);
+    Status loaded = KeyRing(store, box, alg, config.tokens.access_ttl_s).Load();
+    if (!loaded) return Error{mismatch + " (" + loaded.error() + ")"};
+    Result<std::string> stored = store.PutSettingIfAbsent(
+        kKeyCheckSetting, box.Seal(SecretBytes(kKeyCheckText), kKeyCheckAssociatedData));
+    if (!stored) return Error{stored.error()};
+    check = *stored;
+  }
+  if (!KeyOpensCheck(box, *check)) return Error{mismatch};
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<Context> OpenContext(const GlobalOptions& options) {
   if (!InitCrypto()) return Error{"cannot initialize libsodium/liboath"};
   Result<Config> config = LoadConfig(options);
@@ -111,12 +204,20 @@ Result<Context> OpenContext(const GlobalOptions& options) {
   Result<std::unique_ptr<Store>> store = OpenStore(StorageUrl(options, *config),
                                                      static_cast<int>(config->storage.timeout_ms));
   if (!store) return Error{store.error()};
-  Result<SecretBytes> master = LoadMasterKey(config->secrets.master_key_file, true);
+  Result<std::optional<std::string>> check = (*store)->GetSetting(kKeyCheckSetting);
+  if (!check) return Error{check.error()};
+  // A store that has a check value has a key already: a missing key file is an error, not a
+  // reason to make a new key.
+  Result<SecretBytes> master =
+      LoadMasterKey(config->secrets.master_key_file, !check->has_value());
   if (!master) return Error{master.error()};
+  auto box = std::make_unique<CryptoBox>(std::move(*master));
+  Status matched = MatchMasterKey(**store, *box, *config, *check);
+  if (!matched) return Error{matched.error()};
   Context context;
   context.config = std::move(*config);
   context.store = std::move(*store);
-  context.box = std::make_unique<CryptoBox>(std::move(*master));
+  context.box = std::move(box);
   return context;
 }
 

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/config.h"
 #include "core/crypto_box.h"
@@ -28,8 +29,10 @@ Result<Config> LoadConfig(const GlobalOptions& options);
 // --db, else AUTHGATE_DB, else AUTHGATE_STORAGE_URL / the file's storage.url, else the default.
 std::string StorageUrl(const GlobalOptions& options, const Config& config);
 // Reads the master key; creates it (0600, in a 0700 directory) when absent and `create` is set.
+// Refuses a file that group or others may read or write, or that is not exactly the key's size.
 Result<SecretBytes> LoadMasterKey(const std::string& path, bool create);
-// Config + store + master key (created when absent).
+// Config + store + master key. The key is created only for a store that has no key check value
+// yet; a key that does not match the store's check value is refused before anything is written.
 Result<Context> OpenContext(const GlobalOptions& options);
 
 // Writes one audit line for an operator action, when log.audit_file names a file (standard
@@ -37,7 +40,11 @@ Result<Context> OpenContext(const GlobalOptions& options);
 void AuditOperatorAction(const Context& context, const std::string& event,
                          const std::string& username, const std::string& detail);
 
-// Prints "authgate: <message>" on stderr and returns the exit code 1.
+// `text` with every byte outside printable ASCII written as \xNN (and a backslash as \\), so
+// input echoed in an error line (a user name, a file's content) cannot drive the terminal.
+std::string Printable(std::string_view text);
+
+// Prints "authgate: <message>" (Printable) on stderr and returns the exit code 1.
 int Fail(const std::string& message);
 
 // Usernames accepted by `user add`: 1–64 characters of [A-Za-z0-9._@+-].

@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
     for (char& c : message) {
       if (c == '\n') c = ' ';
     }
-    std::cerr << "authgate: " << message << " (see authgate --help)" << std::endl;
+    std::cerr << "authgate: " << Printable(message) << " (see authgate --help)" << std::endl;
     return 2;
   }
   return exit_code;

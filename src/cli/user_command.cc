@@ -27,6 +27,7 @@ using nlohmann::json;
 
 constexpr size_t kGeneratedPasswordLength = 20;
 constexpr size_t kTotpSecretBytes = 20;  // 160 bits, as RFC 4226 recommends
+constexpr size_t kMinPasswordBytes = 12;  // a chosen password; generated ones have 20
 constexpr size_t kMaxPasswordBytes = 1024;
 
 PasswordParams ParamsOf(const Config& config) {
@@ -42,6 +43,9 @@ Result<std::string> ReadPasswordLine() {
   }
   if (!line.empty() && line.back() == '\r') line.pop_back();
   if (line.empty()) return Error{"--password-stdin: the password is empty"};
+  if (line.size() < kMinPasswordBytes) {
+    return Error{"--password-stdin: the password is shorter than 12 bytes"};
+  }
   if (line.size() > kMaxPasswordBytes) {
     return Error{"--password-stdin: the password is longer than 1024 bytes"};
   }
@@ -155,6 +159,21 @@ Result<UserRecord> RequireUser(Store& store, const std::string& username) {
   if (!found) return Error{found.error()};
   if (!found->has_value()) return Error{"no such user '" + username + "'"};
   return **found;
+}
+
+// One CSV field. A field that starts with = + - @ (or tab or CR) is a formula to a spreadsheet
+// (user names may start with + - @): a single quote in front keeps it text, as OWASP's
+// CSV-injection guidance says. Fields with a comma, quote or line break are quoted (RFC 4180).
+std::string CsvField(const std::string& text) {
+  constexpr std::string_view kFormulaStarts = "=+-@\t\r";
+  std::string field = text;
+  if (!field.empty() && kFormulaStarts.find(field.front()) != std::string_view::npos) {
+    field.insert(0, 1, '\'');
+  }
+  if (field.find_first_of(",\"\r\n") == std::string::npos) return field;
+  std::string quoted = "\"";
+  for (char c : field) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
 }
 
 struct ImportRow {
@@ -439,7 +458,7 @@ void RegisterUser(CLI::App& app, const GlobalOptions& options, int* exit_code) {
     if (!users) return Error{users.error()};
     std::cout << "id,username,status,createdAt,updatedAt\n";
     for (const UserRecord& u : *users) {
-      std::cout << u.id << "," << u.username << "," << AccountStatusName(u.status) << ","
+      std::cout << u.id << "," << CsvField(u.username) << "," << AccountStatusName(u.status) << ","
                 << u.created_at << "," << u.updated_at << "\n";
     }
     std::cout << std::flush;

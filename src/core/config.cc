@@ -7,6 +7,8 @@
 #include <set>
 #include <toml++/toml.h>
 
+#include "core/ip_address.h"
+
 namespace authgate {
 namespace {
 
@@ -70,7 +72,8 @@ KeySpec StringKey(std::string section, std::string key, std::string* field,
           [field, valid] { return valid(*field); }, std::move(range)};
 }
 
-KeySpec ListKey(std::string section, std::string key, std::vector<std::string>* field) {
+KeySpec ListKey(std::string section, std::string key, std::vector<std::string>* field,
+                std::function<bool(const std::string&)> valid, std::string range) {
   return {section, key,
           [field](const toml::node& node) {
             if (!node.is_array()) return false;
@@ -95,7 +98,8 @@ KeySpec ListKey(std::string section, std::string key, std::vector<std::string>* 
             }
             return true;
           },
-          [] { return true; }, "a list of strings"};
+          [field, valid] { return std::all_of(field->begin(), field->end(), valid); },
+          std::move(range)};
 }
 
 bool NonEmpty(const std::string& value) { return !value.empty(); }
@@ -105,6 +109,7 @@ bool IsHostPort(const std::string& value) {
   uint16_t port = 0;
   return SplitHostPort(value, &host, &port);
 }
+bool IsIpAddress(const std::string& value) { return ParseIpAddress(value).has_value(); }
 
 std::vector<KeySpec> Keys(Config& c) {
   constexpr int64_t kDay = 86400;
@@ -139,7 +144,8 @@ std::vector<KeySpec> Keys(Config& c) {
       IntKey("password", "parallelism", &c.password.parallelism, 1, 1),
       DoubleKey("ratelimit", "per_address_per_s", &c.ratelimit.per_address_per_s, 0, 1e6),
       IntKey("ratelimit", "burst", &c.ratelimit.burst, 1, 1000000),
-      ListKey("ratelimit", "trusted_proxies", &c.ratelimit.trusted_proxies),
+      ListKey("ratelimit", "trusted_proxies", &c.ratelimit.trusted_proxies, IsIpAddress,
+              "a list of IP addresses (no port, brackets, zone id or network)"),
       StringKey("secrets", "master_key_file", &c.secrets.master_key_file, NonEmpty, "a path"),
       StringKey("log", "level", &c.log.level,
                 [](const std::string& v) {

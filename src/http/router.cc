@@ -4,6 +4,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "http/client_address.h"
 #include "http/envelope.h"
 #include "http/openapi_document.h"
 
@@ -223,32 +224,7 @@ ApiHandler::Answer ApiHandler::OnPool(WorkerPool& pool, const Later& later,
 }
 
 std::string ApiHandler::ClientAddress(const HttpRequest& request, const std::string& peer) const {
-  const auto trusted = [&](const std::string& address) {
-    return std::find(deps_.trusted_proxies.begin(), deps_.trusted_proxies.end(), address) !=
-           deps_.trusted_proxies.end();
-  };
-  if (!trusted(peer)) return peer;
-  // Walk X-Forwarded-For from the right: the first address not a trusted proxy is the client.
-  std::string client = peer;
-  std::vector<std::string> hops;
-  for (std::string_view header : request.Values("X-Forwarded-For")) {
-    size_t start = 0;
-    while (start <= header.size()) {
-      size_t comma = header.find(',', start);
-      if (comma == std::string_view::npos) comma = header.size();
-      std::string_view hop = header.substr(start, comma - start);
-      const size_t first = hop.find_first_not_of(' ');
-      hop = first == std::string_view::npos ? std::string_view() : hop.substr(first);
-      hop = hop.substr(0, hop.find_last_not_of(' ') + 1);
-      if (!hop.empty()) hops.emplace_back(hop);
-      start = comma + 1;
-    }
-  }
-  for (auto it = hops.rbegin(); it != hops.rend(); ++it) {
-    client = *it;
-    if (!trusted(*it)) break;
-  }
-  return client;
+  return authgate::ClientAddress(peer, request.Values("X-Forwarded-For"), deps_.trusted_proxies);
 }
 
 std::optional<HttpResponse> ApiHandler::Handle(HttpRequest& request,
@@ -282,7 +258,7 @@ ApiHandler::Answer ApiHandler::RouteRequest(HttpRequest& request, const std::str
     case Route::kRefresh: {
       const std::string client = ClientAddress(request, peer_address);
       int64_t retry_after = 1;
-      if (!limiter_.Allow(client, deps_.clock.NowMillis(), &retry_after)) {
+      if (!limiter_.Allow(RateLimitKey(client), deps_.clock.NowMillis(), &retry_after)) {
         deps_.metrics.Count("ratelimited", entry.route == Route::kLogin ? "login" : "refresh");
         HttpResponse response = ErrorResponse(429, MessageCode::kTooManyRequests);
         response.Set("Retry-After", std::to_string(retry_after));

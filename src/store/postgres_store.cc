@@ -11,7 +11,7 @@
 namespace authgate {
 namespace {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 constexpr int64_t kMigrationLock = 0x61757468676174;  // "authgat"
 constexpr int64_t kChangeLogLock = 0x61757468636c67;  // "authclg"
 
@@ -21,6 +21,13 @@ constexpr int64_t kChangeLogLock = 0x61757468636c67;  // "authclg"
 constexpr const char* kSchemaV2 = R"sql(
 ALTER TABLE login_attempts ADD COLUMN IF NOT EXISTS last_failure_at BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE sessions ADD COLUMN IF NOT EXISTS otp_failure_times TEXT NOT NULL DEFAULT '';
+)sql";
+
+// Version 3: settings (the master key's check value).
+constexpr const char* kSchemaV3 = R"sql(
+CREATE TABLE IF NOT EXISTS settings(
+  name TEXT PRIMARY KEY,
+  value BYTEA NOT NULL);
 )sql";
 
 constexpr const char* kSchema = R"sql(
@@ -239,6 +246,7 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& ur
     }
     if (current < 1) c.RunScript(kSchema);
     if (current < 2) c.RunScript(kSchemaV2);
+    if (current < 3) c.RunScript(kSchemaV3);
     if (current < kSchemaVersion) {
       Run(c, "DELETE FROM schema_version");
       Run(c, "INSERT INTO schema_version(version) VALUES($1)",
@@ -598,6 +606,27 @@ Result<std::vector<Change>> PostgresStore::ChangesSince(int64_t seq) {
       changes.push_back(std::move(change));
     }
     return changes;
+  });
+}
+
+Result<std::optional<std::string>> PostgresStore::GetSetting(const std::string& name) {
+  return GuardStore<std::optional<std::string>>([&]() -> std::optional<std::string> {
+    Lease lease = Acquire();
+    PgResult r = Run(*lease, "SELECT value FROM settings WHERE name = $1", {name});
+    if (r.Rows() == 0) return std::nullopt;
+    return r.Bytes(0, 0);
+  });
+}
+
+Result<std::string> PostgresStore::PutSettingIfAbsent(const std::string& name,
+                                                      const std::string& value) {
+  return GuardStore<std::string>([&] {
+    Lease lease = Acquire();
+    PostgresConnection& c = *lease;
+    // Settings are never deleted: once the insert is done (ours or another's), the row stays.
+    Run(c, "INSERT INTO settings(name, value) VALUES($1, $2) ON CONFLICT (name) DO NOTHING",
+        {name, Param::Bytes(value)});
+    return Run(c, "SELECT value FROM settings WHERE name = $1", {name}).Bytes(0, 0);
   });
 }
 

@@ -17,7 +17,7 @@ struct SqlError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 // Version 1: the tables. Version 2 (SPEC §10.5): failure counts expire, and request-otp
 // failures are counted in a window (their times) rather than as a streak; `otp_failures` is
@@ -25,6 +25,13 @@ constexpr int kSchemaVersion = 2;
 constexpr const char* kSchemaV2 = R"sql(
 ALTER TABLE login_attempts ADD COLUMN last_failure_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sessions ADD COLUMN otp_failure_times TEXT NOT NULL DEFAULT '';
+)sql";
+
+// Version 3: settings (the master key's check value).
+constexpr const char* kSchemaV3 = R"sql(
+CREATE TABLE IF NOT EXISTS settings(
+  name TEXT PRIMARY KEY,
+  value BLOB NOT NULL) WITHOUT ROWID;
 )sql";
 
 constexpr const char* kSchema = R"sql(
@@ -332,6 +339,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
     }
     if (current < 1) c.Exec(kSchema);
     if (current < 2) c.Exec(kSchemaV2);
+    if (current < 3) c.Exec(kSchemaV3);
     if (current < kSchemaVersion) {
       c.Exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
     }
@@ -735,6 +743,40 @@ Result<std::vector<Change>> SqliteStore::ChangesSince(int64_t seq) {
       changes.push_back(std::move(change));
     }
     return changes;
+  });
+}
+
+namespace {
+
+std::optional<std::string> ReadSetting(SqliteConnection& c, const std::string& name) {
+  Query q(c, "SELECT value FROM settings WHERE name = ?");
+  q.Bind(name);
+  if (!q.Step()) return std::nullopt;
+  return q.Text(0);
+}
+
+}  // namespace
+
+Result<std::optional<std::string>> SqliteStore::GetSetting(const std::string& name) {
+  return GuardStore<std::optional<std::string>>([&] {
+    Lease lease = Acquire();
+    return ReadSetting(*lease, name);
+  });
+}
+
+Result<std::string> SqliteStore::PutSettingIfAbsent(const std::string& name,
+                                                    const std::string& value) {
+  return GuardStore<std::string>([&] {
+    Lease lease = Acquire();
+    SqliteConnection& c = *lease;
+    Transaction tx(c, true);
+    Query(c, "INSERT INTO settings(name, value) VALUES(?, ?) ON CONFLICT(name) DO NOTHING")
+        .Bind(name)
+        .BindBlob(value)
+        .Run();
+    std::string stored = ReadSetting(c, name).value();
+    tx.Commit();
+    return stored;
   });
 }
 

@@ -56,6 +56,9 @@ class SqliteStore final : public Store {
   Status AddSigningKey(const SigningKeyRecord& key, int64_t now) override;
   Result<int64_t> LatestChangeSeq() override;
   Result<std::vector<Change>> ChangesSince(int64_t seq) override;
+  Result<std::optional<std::string>> GetSetting(const std::string& name) override;
+  Result<std::string> PutSettingIfAbsent(const std::string& name,
+                                         const std::string& value) override;
   Status Prune(int64_t now, int64_t access_ttl_s, const LockoutPolicy& lockout) override;
 
  private:

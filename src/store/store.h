@@ -160,6 +160,14 @@ class Store {
   virtual Result<int64_t> LatestChangeSeq() = 0;
   virtual Result<std::vector<Change>> ChangesSince(int64_t seq) = 0;
 
+  // Settings: small values the program keeps about the store itself (the master key's check
+  // value). GetSetting: nothing when `name` has no value. PutSettingIfAbsent stores `value`
+  // unless `name` has a value already, and returns the value `name` has now: of two processes
+  // writing first, both learn the one value that won.
+  virtual Result<std::optional<std::string>> GetSetting(const std::string& name) = 0;
+  virtual Result<std::string> PutSettingIfAbsent(const std::string& name,
+                                                 const std::string& value) = 0;
+
   // Deletes what can no longer matter: old otp steps, old changes, lockout rows that no longer
   // count (core's Forgotten() under `lockout`), and refresh
   // tokens once both they and the access token issued with them (`access_ttl_s` after their

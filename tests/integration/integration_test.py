@@ -555,7 +555,7 @@ class CommandLineTest(unittest.TestCase):
         self.assertRegex(created["totpSecret"], r"^[A-Z2-7]{32}$")
         self.assertTrue(created["otpauthUri"].startswith("otpauth://totp/authgate:alice?secret=" + created["totpSecret"]))
         given = json.loads(self.server.cli("user", "add", "bob", "--json", "--password-stdin", "--status", "suppressed",
-                                           stdin="s3cret pass\n").stdout)
+                                           stdin="s3cret passphrase\n").stdout)
         self.assertNotIn("password", given)
         self.assertEqual(given["status"], "suppressed")
         text = self.server.cli("user", "add", "carol").stdout
@@ -681,6 +681,115 @@ class CommandLineTest(unittest.TestCase):
         self.server.start()
         ann = {"username": "ann", "password": rows[0][1], "totpSecret": rows[0][2]}
         self.assertEqual(self.server.login(ann).status, 200)
+
+    def test_export_neutralises_formula_names(self):
+        # `user add` accepts names starting with + - @ (not =: no path creates such a name).
+        self.server.cli("user", "add", "+cmd")
+        with open(os.path.join(self.server.dir, "formulas.csv"), "w") as f:
+            f.write("-2+3\n@SUM\nplain\n")
+        self.server.cli("user", "import", "formulas.csv", "--out", "secrets.csv")
+        rows = [line.split(",") for line in self.server.cli("user", "export").stdout.splitlines()[1:]]
+        self.assertEqual([row[1] for row in rows], ["'+cmd", "'-2+3", "'@SUM", "plain"])
+        self.assertEqual([row[2] for row in rows], ["active"] * 4)
+
+    def master_key(self):
+        return os.path.join(self.server.dir, "authgate-data", "master.key")
+
+    def test_unsafe_master_key_files_are_refused(self):
+        self.server.cli("user", "add", "alice")
+        key = self.master_key()
+        for mode in (0o644, 0o640, 0o620, 0o604, 0o660):
+            os.chmod(key, mode)
+            result = self.assertFailsWithOneLine("user", "list")
+            self.assertIn("master key file authgate-data/master.key has mode %04o; it must be 0600 or stricter" % mode,
+                          result.stderr)
+        result = self.server.cli("serve", "--listen", "127.0.0.1:0", check=False)  # refused at once
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("has mode 0660", result.stderr)
+        os.chmod(key, 0o400)
+        self.server.cli("user", "list")
+        # A symlink is judged by the file it leads to.
+        os.chmod(key, 0o600)
+        link = os.path.join(self.server.dir, "link.key")
+        os.symlink(key, link)
+        self.server.env["AUTHGATE_SECRETS_MASTER_KEY_FILE"] = link
+        self.server.cli("user", "list")
+        os.chmod(key, 0o644)
+        self.assertIn("has mode 0644", self.assertFailsWithOneLine("user", "list").stderr)
+        os.chmod(key, 0o600)
+        # Not a regular file, or not 32 bytes: refused too.
+        self.server.env["AUTHGATE_SECRETS_MASTER_KEY_FILE"] = self.server.dir
+        self.assertIn("not a regular file", self.assertFailsWithOneLine("user", "list").stderr)
+        short = os.path.join(self.server.dir, "short.key")
+        with open(short, "wb") as f:
+            f.write(b"x" * 31)
+        os.chmod(short, 0o600)
+        self.server.env["AUTHGATE_SECRETS_MASTER_KEY_FILE"] = short
+        self.assertIn("exactly 32 bytes", self.assertFailsWithOneLine("user", "list").stderr)
+
+    def other_master_key(self):
+        path = os.path.join(self.server.dir, "other.key")
+        with open(path, "wb") as f:
+            f.write(os.urandom(32))
+        os.chmod(path, 0o600)
+        return path
+
+    def store_dump(self):
+        db = os.path.join(self.server.dir, "authgate-data", "authgate.db")
+        return subprocess.run(["sqlite3", db, ".dump"], capture_output=True, text=True, check=True).stdout
+
+    def test_wrong_master_key_is_refused_and_writes_nothing(self):
+        self.server.cli("user", "add", "alice")
+        before = self.store_dump()
+        self.server.env["AUTHGATE_SECRETS_MASTER_KEY_FILE"] = self.other_master_key()
+        for args in (("user", "add", "mallory"), ("user", "reset-totp", "alice"), ("keys", "rotate"),
+                     ("user", "list")):
+            result = self.assertFailsWithOneLine(*args)
+            self.assertIn("the master key does not match this store", result.stderr)
+        result = self.server.cli("serve", "--listen", "127.0.0.1:0", check=False)
+        self.assertIn("the master key does not match this store", result.stderr)
+        # A store that has a key gets no new one: a missing key file is an error.
+        missing = os.path.join(self.server.dir, "nokey", "master.key")
+        self.server.env["AUTHGATE_SECRETS_MASTER_KEY_FILE"] = missing
+        self.assertIn("cannot read master key", self.assertFailsWithOneLine("user", "add", "mallory").stderr)
+        self.assertFalse(os.path.exists(missing))
+        del self.server.env["AUTHGATE_SECRETS_MASTER_KEY_FILE"]
+        self.assertEqual(self.store_dump(), before)
+        self.assertEqual([u["username"] for u in json.loads(self.server.cli("user", "list", "--json").stdout)],
+                         ["alice"])
+
+    def test_a_store_without_a_check_value_is_checked_against_its_signing_keys(self):
+        # A store made before the check existed: its signing keys tell the right key from another.
+        self.server.cli("user", "add", "alice")
+        self.server.cli("keys", "rotate")
+        db = os.path.join(self.server.dir, "authgate-data", "authgate.db")
+        subprocess.run(["sqlite3", db, "DELETE FROM settings"], check=True)
+        self.server.env["AUTHGATE_SECRETS_MASTER_KEY_FILE"] = self.other_master_key()
+        self.assertIn("does not match", self.assertFailsWithOneLine("user", "add", "mallory").stderr)
+        del self.server.env["AUTHGATE_SECRETS_MASTER_KEY_FILE"]
+        self.server.cli("user", "add", "bob")  # the right key: the check value is written now
+        self.assertIn("master_key_check", self.store_dump())
+
+    def test_error_lines_escape_control_bytes(self):
+        result = self.assertFailsWithOneLine("user", "show", "\x1b[31mevil\x07")
+        self.assertNotIn("\x1b", result.stderr)
+        self.assertIn("no such user '\\x1b[31mevil\\x07'", result.stderr)
+        with open(os.path.join(self.server.dir, "escape.csv"), "w") as f:
+            f.write("ok\n\x1b]0;pwned\x07\n")
+        result = self.assertFailsWithOneLine("user", "import", "escape.csv", "--out", "x.csv")
+        self.assertIn("invalid username '\\x1b]0;pwned\\x07'", result.stderr)
+        result = self.server.cli("user", "list", "--bogus\x1b[2J", check=False)  # CLI11 echoes it
+        self.assertNotEqual(result.returncode, 0)
+        self.assertNotIn("\x1b", result.stderr)
+        self.assertIn("\\x1b[2J", result.stderr)
+
+    def test_short_stdin_passwords_are_refused(self):
+        result = self.assertFailsWithOneLine("user", "add", "bob", "--password-stdin", stdin="12345\n")
+        self.assertIn("shorter than 12 bytes", result.stderr)
+        self.assertEqual(json.loads(self.server.cli("user", "list", "--json").stdout), [])
+        self.server.cli("user", "add", "bob", "--password-stdin", stdin="twelve bytes\n")
+        self.assertFailsWithOneLine("user", "passwd", "bob", "--password-stdin", stdin="elevenbytes\n")
+        self.server.cli("user", "passwd", "bob", "--password-stdin", stdin="another-good-one\n")
 
     def test_keys_rotate_keeps_old_tokens_valid(self):
         self.server.start()
@@ -852,6 +961,27 @@ class ConfiguredServerTest(unittest.TestCase):
             # ...and one client spraying is throttled, whatever it puts before the proxy's entry.
             self.assertEqual([via("198.51.100.7") for _ in range(3)], [400, 400, 429])
             self.assertEqual(via("1.2.3.4, 198.51.100.7"), 429)
+        finally:
+            server.close()
+
+    def test_forwarded_junk_ports_and_rotating_ipv6_reach_429(self):
+        # SPEC §10.5: a hop that is not an IP address is not believed; IPv6 is limited per /64.
+        server = AuthgateServer({"AUTHGATE_RATELIMIT_PER_ADDRESS_PER_S": "0.1", "AUTHGATE_RATELIMIT_BURST": "2",
+                                 "AUTHGATE_RATELIMIT_TRUSTED_PROXIES": "127.0.0.1"})
+        try:
+            via = lambda client: server.post_json(LOGIN, {}, headers={"X-Forwarded-For": client}).status
+            # Junk and ip:port hops all count against the proxy's own address.
+            self.assertEqual([via("junk-%d" % i) for i in range(2)], [400, 400])
+            self.assertEqual(via("1.2.3.4:5555"), 429)
+            self.assertEqual(via("1.2.3.4:5556"), 429)
+            self.assertEqual(via("[2001:db8::1]"), 429)
+            # Every address of one /64 is one client.
+            self.assertEqual([via("2001:db8:7:7::%x" % i) for i in range(1, 4)], [400, 400, 429])
+            self.assertEqual(via("2001:db8:7:7:ffff:ffff:ffff:ffff"), 429)
+            self.assertEqual(via("2001:db8:7:8::1"), 400)  # the next /64 is another client
+            # An IPv4 client is one client however it is written.
+            self.assertEqual([via("198.51.100.9"), via("::ffff:198.51.100.9")], [400, 400])
+            self.assertEqual(via("::FFFF:198.51.100.9"), 429)
         finally:
             server.close()
 

@@ -57,7 +57,7 @@ std::string FreshPostgresUrl() {
   PGconn* connection = PQconnectdb(url.c_str());
   PQclear(PQexec(connection,
                  "TRUNCATE users, login_attempts, used_otp_steps, sessions, refresh_tokens, "
-                 "signing_keys, changes RESTART IDENTITY"));
+                 "signing_keys, changes, settings RESTART IDENTITY"));
   PQfinish(connection);
   return url;
 }
@@ -426,6 +426,33 @@ TEST_P(StoreConformance, PruneKeepsASessionWhileOneOfItsTokensLives) {
   EXPECT_TRUE(store_->FindUserById(alice)->has_value());
 }
 
+TEST_P(StoreConformance, SettingsKeepTheirFirstValue) {
+  EXPECT_FALSE(store_->GetSetting("check")->has_value());
+  const std::string first("sealed\0\xff bytes", 15);  // binary values survive as they are
+  EXPECT_EQ(*store_->PutSettingIfAbsent("check", first), first);
+  EXPECT_EQ(*store_->PutSettingIfAbsent("check", "another"), first);
+  EXPECT_EQ(store_->GetSetting("check")->value(), first);
+  EXPECT_FALSE(store_->GetSetting("other")->has_value());
+  store_.reset();
+  Result<std::unique_ptr<Store>> reopened = OpenStore(url_);
+  ASSERT_TRUE(reopened.ok()) << reopened.error();
+  EXPECT_EQ((*reopened)->GetSetting("check")->value(), first);
+}
+
+// Processes opening one store for the first time at once agree on a single value.
+TEST_P(StoreConformance, ConcurrentFirstSettingsHaveOneWinner) {
+  std::vector<std::string> seen(8);
+  std::vector<std::thread> writers;
+  for (size_t i = 0; i < seen.size(); ++i) {
+    writers.emplace_back([&, i] {
+      Result<std::string> stored = store_->PutSettingIfAbsent("check", "value" + std::to_string(i));
+      seen[i] = stored.ok() ? *stored : stored.error();
+    });
+  }
+  for (std::thread& writer : writers) writer.join();
+  EXPECT_EQ(seen, std::vector<std::string>(seen.size(), store_->GetSetting("check")->value()));
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, StoreConformance,
                          ::testing::ValuesIn(Factories()),
                          [](const auto& info) { return info.param.name; });
@@ -478,6 +505,28 @@ TEST(SqliteMigrationTest, VersionOneGainsTheFailureWindows) {
   Result<std::optional<SessionRecord>> session = (*store)->FindSession("s1");
   ASSERT_TRUE(session.ok() && session->has_value());
   EXPECT_TRUE((*session)->otp_failure_times.empty());
+}
+
+// A store made before settings existed (schema version 2) gains them when it is next opened:
+// that is how a store written before the master key check gets its check value.
+TEST(SqliteUpgradeTest, AVersionTwoStoreGainsSettings) {
+  const std::string url = FreshSqliteUrl();
+  {
+    Result<std::unique_ptr<Store>> created = OpenStore(url);
+    ASSERT_TRUE(created.ok()) << created.error();
+    ASSERT_TRUE((*created)->CreateUser({"alice", "hash", "sealed"}, 1700000000).ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(url.substr(7).c_str(), &db), SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(db, "DROP TABLE settings; PRAGMA user_version = 2", nullptr, nullptr,
+                         nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  Result<std::unique_ptr<Store>> upgraded = OpenStore(url);
+  ASSERT_TRUE(upgraded.ok()) << upgraded.error();
+  EXPECT_TRUE((*upgraded)->FindUserByName("alice")->has_value());
+  EXPECT_FALSE((*upgraded)->GetSetting("check")->has_value());
+  EXPECT_EQ(*(*upgraded)->PutSettingIfAbsent("check", "v"), "v");
 }
 
 TEST(OpenStoreTest, RejectsUnknownUrls) {

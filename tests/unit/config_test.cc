@@ -82,6 +82,24 @@ TEST(ConfigTest, ErrorsNameTheKey) {
   EXPECT_NE(broken.error().find("TOML"), std::string::npos);
 }
 
+// A proxy entry that is not an address would never match a peer: X-Forwarded-For would be
+// silently ignored behind that proxy, so it is refused at startup instead.
+TEST(ConfigTest, TrustedProxiesMustBeIpAddresses) {
+  for (const char* entry : {"proxy.internal", "10.0.0.1:8080", "[::1]", "fe80::1%eth0",
+                            "10.0.0.0/8", "010.0.0.1", " 10.0.0.1"}) {
+    ExpectErrorNaming(std::string("[ratelimit]\ntrusted_proxies = [\"10.0.0.2\", \"") + entry +
+                          "\"]\n",
+                      {}, "ratelimit.trusted_proxies");
+  }
+  ExpectErrorNaming("", {{"AUTHGATE_RATELIMIT_TRUSTED_PROXIES", "10.0.0.1,localhost"}},
+                    "ratelimit.trusted_proxies");
+  Result<Config> config = ParseConfig(
+      "[ratelimit]\ntrusted_proxies = [\"10.0.0.1\", \"2001:DB8::1\", \"::ffff:10.0.0.3\"]\n",
+      {});
+  ASSERT_TRUE(config.ok()) << config.error();
+  EXPECT_EQ(config->ratelimit.trusted_proxies.size(), 3u);
+}
+
 TEST(ConfigTest, SplitHostPort) {
   std::string host;
   uint16_t port = 0;
