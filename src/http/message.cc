@@ -113,6 +113,9 @@ void RequestParser::on_request_impl(http::verb method, std::string_view, std::st
 
 void RequestParser::on_field_impl(http::field field, std::string_view name, std::string_view value,
                                   error_code&) {
+  // Trailer fields of a chunked body come here too. RFC 9110 §6.5.1: never merge them into the
+  // header, which a proxy in front may have checked (an otp or Authorization added after it).
+  if (is_header_done()) return;
   NoteFraming(field, name, value);
   // The header limit bounds both sizes well below 2^32.
   std::string& fields = request_.fields_;

@@ -181,6 +181,16 @@ TEST(RequestParser, ObsoleteLineFoldingIsRefusedWhateverTheReadSizes) {
   }
 }
 
+TEST(RequestParser, TrailerFieldsAreNotMergedIntoTheHeader) {
+  HttpRequest request;
+  ASSERT_FALSE(Parse(Request("Transfer-Encoding: chunked\r\n",
+                             "3\r\nabc\r\n0\r\nHost: b\r\notp: 123456\r\n\r\n"),
+                     request));
+  EXPECT_EQ(request.body(), "abc");
+  EXPECT_EQ(request.Find("Host").count, 1u);
+  EXPECT_EQ(request.Find("otp").count, 0u);
+}
+
 TEST(RequestParser, HostOnceInHttp11AtMostOnceInHttp10) {
   HttpRequest request;
   const boost::beast::error_code host = make_error_code(FramingError::kHost);
