@@ -15,6 +15,6 @@ if [ "${AUTHGATE_SKIP_SANITIZERS:-0}" != "1" ]; then
      ctest --output-on-failure --timeout 1200 -E peers)
   scripts/build.sh tsan
   (cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-     ctest --output-on-failure --timeout 1200 -R 'pg_server|store|service|integration|cluster|hardening|side_channels|store_faults|tls')
+     ctest --output-on-failure --timeout 1200 -R 'pg_server|store|service|integration|cluster|hardening|side_channels|store_faults|framing|tls')
   scripts/fuzz.sh "$([ "${CI:-}" = true ] && echo 60 || echo 10)"
 fi

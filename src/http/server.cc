@@ -154,7 +154,8 @@ using TlsStream = asio::ssl::stream<Socket>;
 // One client connection over `Stream` (Socket, or TlsStream: then the TLS handshake comes
 // first). Reads with read_some and feeds Beast's parser itself, so it knows whether any byte of
 // the next request has arrived (idle or not), answers pipelined requests from the buffer, and
-// writes each answer with one write.
+// writes each answer with one write. A request it cannot read is answered with
+// "Connection: close" and the connection closed: what follows it is discarded, never parsed.
 template <class Stream>
 class Connection final : public ConnectionBase,
                          public std::enable_shared_from_this<Connection<Stream>> {
@@ -216,6 +217,7 @@ class Connection final : public ConnectionBase,
   void BeginRequest() {
     state_ = State::kAwaitingRequest;
     received_ = buffer_.size();
+    continued_ = false;
     const SteadyTime now = CoarseNow();
     deadline_ = now + std::chrono::seconds(server_.limits_.request_timeout_s);
     if (server_.draining_) {
@@ -249,13 +251,28 @@ class Connection final : public ConnectionBase,
       beast::error_code ec;
       size_t used = parser_->put(buffer_.data(), ec);
       buffer_.consume(used);
-      if (ec == http::error::need_more) return ReadSome();
+      if (ec == http::error::need_more) return ReadMore();
       if (ec == http::error::body_limit) return SendError(413, MessageCode::kPayloadTooLarge);
       if (ec == http::error::header_limit) return SendError(431, MessageCode::kPayloadTooLarge);
+      // Bad syntax and refused framing (FramingError) alike: answered, then closed unread.
       if (ec) return SendError(400, MessageCode::kInvalidValue);
       if (parser_->is_done()) return Dispatch();
-      if (buffer_.size() == 0) return ReadSome();
+      if (buffer_.size() == 0) return ReadMore();
     }
+  }
+
+  // Reads the rest of the request; first, once, tells a client that waits before sending its
+  // body (Expect: 100-continue) to go on. The parser has accepted the header by then: a
+  // declared body over the limit or a refused framing was answered instead, without the 100.
+  void ReadMore() {
+    if (!request_.expects_continue() || continued_) return ReadSome();
+    continued_ = true;
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec) return self->Abort();
+                        self->ReadSome();
+                      });
   }
 
   void Dispatch() {
@@ -366,6 +383,7 @@ class Connection final : public ConnectionBase,
   size_t received_ = 0;  // bytes of the current request seen so far
   uint64_t served_ = 0;
   bool keep_alive_ = false;
+  bool continued_ = false;  // "100 Continue" was sent for the current request
   bool head_ = false;
   unsigned version_ = 11;
 };

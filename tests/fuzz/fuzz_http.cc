@@ -1,6 +1,9 @@
 // Fuzzes the HTTP request path: raw bytes through authgate's RequestParser (Beast's basic_parser) and its router and
 // handlers (with a real service on a SQLite store in a temporary directory) into a response.
 // Every complete request must get exactly one response with an envelope or known body.
+// The framing rules (CheckFraming) are checked twice: a request the parser accepts has framing
+// no proxy could read otherwise, and fed in two pieces (as a connection's reads may split it)
+// the same bytes are never accepted one way and refused for their framing the other.
 #include <unistd.h>
 
 #include <cstddef>
@@ -8,9 +11,15 @@
 #include <filesystem>
 #include <future>
 #include <memory>
+#include <string>
+#include <string_view>
+
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/error.hpp>
 
 #include "core/clock.h"
 #include "core/random.h"
+#include "http/message.h"
 #include "http/router.h"
 #include "service/auth_service.h"
 #include "store/open_store.h"
@@ -56,18 +65,57 @@ struct World {
   }
 };
 
+enum class ParseOutcome { kRead, kRefusedFraming, kOther };
+
+// Parses `raw` fed in pieces split at `split`, keeping unconsumed bytes as a connection does.
+ParseOutcome Parse(std::string_view raw, size_t split, HttpRequest& request) {
+  RequestParser parser(request);
+  parser.header_limit(8192);
+  parser.body_limit(16384);
+  parser.eager(true);
+  std::string pending;
+  for (std::string_view piece : {raw.substr(0, split), raw.substr(split)}) {
+    pending += piece;
+    boost::beast::error_code ec;
+    pending.erase(0, parser.put(boost::asio::buffer(pending), ec));
+    if (ec == boost::beast::http::error::need_more) continue;
+    if (ec.category() == make_error_code(FramingError::kNone).category()) {
+      return ParseOutcome::kRefusedFraming;
+    }
+    if (ec) return ParseOutcome::kOther;
+    if (parser.is_done()) return ParseOutcome::kRead;
+  }
+  return ParseOutcome::kOther;
+}
+
+// A request that was read has the framing SPEC.md §10.5 allows, whatever the bytes were.
+void CheckReadFraming(const HttpRequest& request) {
+  const auto host = request.Find("Host").count;
+  const auto transfer_encoding = request.Find("Transfer-Encoding");
+  if (host > 1 || (request.version() == 11 && host == 0)) __builtin_trap();
+  if (transfer_encoding.count > 1) __builtin_trap();
+  if (transfer_encoding.count == 1 &&
+      (!boost::beast::iequals(transfer_encoding.first, "chunked") ||
+       request.Find("Content-Length").count > 0)) {
+    __builtin_trap();
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static World world;
   static HttpRequest request;
-  RequestParser parser(request);
-  parser.header_limit(8192);
-  parser.body_limit(16384);
-  parser.eager(true);
-  boost::beast::error_code ec;
-  parser.put(boost::asio::buffer(data, size), ec);
-  if (ec || !parser.is_done()) return 0;
+  static HttpRequest split_request;
+  const std::string_view raw(reinterpret_cast<const char*>(data), size);
+  const ParseOutcome whole = Parse(raw, size, request);
+  const ParseOutcome split = Parse(raw, size / 2, split_request);
+  if ((whole == ParseOutcome::kRead && split == ParseOutcome::kRefusedFraming) ||
+      (whole == ParseOutcome::kRefusedFraming && split == ParseOutcome::kRead)) {
+    __builtin_trap();
+  }
+  if (whole != ParseOutcome::kRead) return 0;
+  CheckReadFraming(request);
   std::promise<HttpResponse> answered;
   std::future<HttpResponse> response = answered.get_future();
   auto once = std::make_shared<std::promise<HttpResponse>>(std::move(answered));
