@@ -3,13 +3,20 @@ test freezes (a silent network: nothing forwarded, nothing closed), delays or re
 
 Needs the PostgreSQL server of the CTest fixture (AUTHGATE_TEST_PG_URL_FILE).
 """
+import json
 import os
+import statistics
 import subprocess
 import threading
+import time
 import unittest
 import urllib.parse
 
-from harness import AuthgateServer, TcpProxy, totp
+from harness import AuthgateServer, TcpProxy, totp, wait_until
+
+TIMEOUT_MS = 1000
+# SPEC §10.1: a request that needs an unreachable store answers within timeout_ms + 500 ms.
+BOUND_S = (TIMEOUT_MS + 500) / 1000.0
 
 
 def pg_url():
@@ -68,6 +75,116 @@ class SilentStoreTest(unittest.TestCase):
             self.proxy.thaw()
             waiting.join(60)
         self.assertFalse(waiting.is_alive())
+
+
+def timed(call):
+    started = time.monotonic()
+    response = call()
+    return response, time.monotonic() - started
+
+
+@unittest.skipUnless(os.environ.get("AUTHGATE_TEST_PG_URL_FILE"), "needs the PostgreSQL fixture")
+class StoreFaultTest(unittest.TestCase):
+    """Each fault: what every kind of request answers, how fast, and recovery by itself."""
+
+    def setUp(self):
+        url = pg_url()
+        subprocess.run(["psql", url, "-q", "-c", "DROP SCHEMA public CASCADE; CREATE SCHEMA public;"],
+                       check=True, capture_output=True)
+        parts = urllib.parse.urlsplit(url)
+        self.proxy = TcpProxy(parts.hostname, parts.port)
+        self.server = AuthgateServer({"AUTHGATE_DB": through(self.proxy, url),
+                                      "AUTHGATE_STORAGE_TIMEOUT_MS": str(TIMEOUT_MS)})
+        self.alice = self.server.add_user("alice")
+        self.bob = self.server.add_user("bob")
+        self.carol = self.server.add_user("carol")
+        self.warm = self.server.login(self.alice).json["details"]
+        self.assertEqual(self.verify(self.alice, self.warm).status, 200)
+        self.cold = self.server.login(self.bob).json["details"]
+
+    def tearDown(self):
+        self.proxy.thaw()
+        self.server.close()
+        self.proxy.close()
+
+    def verify(self, user, tokens):
+        return self.server.verify(tokens["accessToken"], totp(user["totpSecret"]))
+
+    def assertUnavailable(self, response, elapsed, what):
+        self.assertEqual(response.status, 503, (what, response))
+        self.assertEqual(response.codes, [("", "Service_Unavailable")], what)
+        self.assertIsNotNone(response.header("Retry-After"), what)
+        self.assertLessEqual(elapsed, BOUND_S, what)
+
+    def assertRecovers(self):
+        """Within 10 s of the fault's end, by itself: readiness, a cold verify, a login."""
+        self.assertTrue(wait_until(lambda: self.server.request("GET", "/readyz").status == 200, 10))
+        self.assertTrue(wait_until(lambda: self.verify(self.bob, self.cold).status == 200, 10))
+        self.assertEqual(self.server.login(self.carol).status, 200)
+
+    def test_frozen_network(self):
+        self.proxy.freeze()
+        for what, call in (("cold verify", lambda: self.verify(self.bob, self.cold)),
+                           ("login", lambda: self.server.login(self.carol)),
+                           ("refresh", lambda: self.server.refresh(self.cold["refreshToken"])),
+                           ("logout", lambda: self.server.logout(self.cold["accessToken"],
+                                                                 totp(self.bob["totpSecret"])))):
+            response, elapsed = timed(call)
+            self.assertUnavailable(response, elapsed, what)
+        # Known down now: readiness says so, answered from the last probe, and store work fails
+        # at once; what the instance has cached keeps working.
+        self.assertTrue(wait_until(lambda: self.server.request("GET", "/readyz").status == 503,
+                                   TIMEOUT_MS / 1000.0 + 2))
+        probes = [timed(lambda: self.server.request("GET", "/readyz"))[1] for _ in range(5)]
+        self.assertLess(statistics.median(probes), 0.1, probes)
+        response, elapsed = timed(lambda: self.server.login(self.carol))
+        self.assertUnavailable(response, elapsed, "login while known down")
+        self.assertLess(elapsed, TIMEOUT_MS / 2000.0, "known down: at once")
+        self.assertEqual(self.verify(self.alice, self.warm).status, 200)
+        self.assertEqual(self.server.request("GET", "/healthz").status, 200)
+        self.proxy.thaw()
+        self.assertRecovers()
+
+    def test_slow_network(self):
+        self.proxy.delay(0.2)
+        for what, call in (("cold verify", lambda: self.verify(self.bob, self.cold)),
+                           ("login", lambda: self.server.login(self.carol, password="wrong"))):
+            response, elapsed = timed(call)
+            self.assertLessEqual(elapsed, BOUND_S, what)
+            self.assertIn(response.status, (200, 400, 503), (what, response))
+        self.assertEqual(self.verify(self.alice, self.warm).status, 200)
+        self.proxy.thaw()
+        self.assertRecovers()
+
+    def test_reset_connections(self):
+        self.proxy.reset()
+        for what, call in (("cold verify", lambda: self.verify(self.bob, self.cold)),
+                           ("login", lambda: self.server.login(self.carol))):
+            response, elapsed = timed(call)
+            self.assertLessEqual(elapsed, BOUND_S, what)
+            self.assertIn(response.status, (200, 503), (what, response))
+        self.assertEqual(self.verify(self.alice, self.warm).status, 200)
+        self.assertRecovers()
+
+    def test_nothing_is_lost_or_accepted_twice(self):
+        """Failures answered during a fault stay counted; a rotated token never works again."""
+        for _ in range(2):
+            self.assertEqual(self.server.login(self.carol, password="wrong").status, 400)
+        rotated = self.server.refresh(self.cold["refreshToken"])
+        self.assertEqual(rotated.status, 200)
+        self.proxy.delay(0.05)
+        answered_400 = 2
+        for _ in range(2):
+            if self.server.login(self.carol, password="wrong").status == 400:
+                answered_400 += 1
+        self.proxy.freeze()
+        stale = self.server.refresh(self.cold["refreshToken"])
+        self.assertNotEqual(stale.status, 200)
+        self.proxy.thaw()
+        self.assertTrue(wait_until(lambda: self.server.request("GET", "/readyz").status == 200, 10))
+        shown = json.loads(self.server.cli("user", "show", "carol", "--json").stdout)
+        self.assertEqual(shown["failedAttempts"], answered_400)
+        self.assertEqual(self.server.refresh(self.cold["refreshToken"]).status, 401)
 
 
 if __name__ == "__main__":
