@@ -4,7 +4,9 @@
 Starts a reference nginx (static 200, 2 workers) and authgate (SQLite, a fresh store with
 --accounts accounts) on loopback, drives both with wrk (keep-alive) and prints req/s, p50 and
 p99 for: nginx; (a) verify HS256; (b) verify EdDSA; (c) logins at saturation; (d) verify while
-(c) runs; (e) refresh; plus authgate's RSS (with its hash helpers) and its time from start to ready.
+(c) runs; (e) refresh; (f) verify of cold sessions (every request a session the server has not
+seen: the store pool's path); plus authgate's RSS (with its hash helpers) and its time from start
+to ready. With --postgres, (a), (c) and (f) again on a throwaway PostgreSQL server.
 """
 import argparse
 import concurrent.futures
@@ -278,11 +280,14 @@ http {
         results["(e) refresh"] = wrk(self.port, os.path.join(HERE, "wrk/refresh.lua"), [refresh_path, "2"],
                                      duration=a.duration)
         peak_rss = rss_kib(self.server.pid, "VmHWM")
+        results["(f) verify, cold sessions"] = self.cold_verify()
         self.stop_authgate()
 
         self.run_eddsa(results)
 
         self.report(results, ready_ms, idle_rss, login_peak_rss, peak_rss)
+        if a.postgres:
+            self.run_postgres()
 
     def login_rounds(self, connections):
         """(c): --rounds runs of logins at saturation, each right after a measure of its bound,
@@ -349,6 +354,58 @@ http {
         logins = dict(logins, non2xx=sum(l["non2xx"] for _, l in pairs))
         return during, logins
 
+    def cold_verify(self, sessions=60000, duration=3):
+        """(f): sessions written straight into the store, then the server restarted (empty
+        caches), then each request a session it has not seen, as long as the list lasts
+        (`cold_share`: the share of requests that were cold; below 1 the list ran out)."""
+        tokens = os.path.join(self.work, "cold-tokens.txt")
+        subprocess.run([os.path.join(REPO, "build", "bench", "seed_sessions"), self.db,
+                        self.env["AUTHGATE_SECRETS_MASTER_KEY_FILE"],
+                        os.path.join(self.work, "accounts.txt"), str(sessions), tokens],
+                       check=True)
+        self.stop_authgate()
+        self.start_authgate("HS256")
+        path = os.path.join(self.work, "cold.txt")
+        with open(path, "w") as out, open(tokens) as f:
+            codes = {}
+            for line in f:
+                token, secret = line.split()
+                codes.setdefault(secret, totp(secret))
+                out.write("%s %s\n" % (token, codes[secret]))
+        result = wrk(self.port, os.path.join(HERE, "wrk/verify.lua"), [path], duration=duration)
+        result["cold_share"] = min(1.0, sessions / max(1.0, result["rps"] * duration))
+        return result
+
+    def run_postgres(self):
+        """(a), (c) and (f) with the store on a throwaway PostgreSQL server on this machine."""
+        pg_dir = tempfile.mkdtemp(prefix="authgate-bench-pg-", dir="/tmp")
+        script = os.path.join(REPO, "scripts", "pg-test-server.sh")
+        url = subprocess.run(["bash", script, "start", pg_dir], check=True, capture_output=True,
+                             text=True).stdout.strip().splitlines()[-1]
+        try:
+            subprocess.run(["psql", url, "-q", "-c", "DROP SCHEMA public CASCADE; CREATE SCHEMA public;"],
+                           check=True, capture_output=True)
+            self.db = url
+            self.env["AUTHGATE_DB"] = url
+            self.next_account = 0
+            self.seed()
+            results = {}
+            self.start_authgate("HS256")
+            sessions = self.login_all(self.take_accounts(self.args.sessions))
+            results["(a) verify HS256"] = self.paired(lambda: wrk(
+                self.port, os.path.join(HERE, "wrk/verify.lua"), [self.verify_file(sessions)],
+                duration=self.args.duration))
+            results["(c) login"] = self.login_rounds(16)
+            results["(f) verify, cold sessions"] = self.cold_verify()
+            self.stop_authgate()
+            print("\nPostgreSQL 15 store (same machine, fsync off as in the tests' server):")
+            self.print_table(results)
+            c = results["(c) login"]
+            print("(c) reached %.2f of its Argon2id bound (%.0f/s)" % (c["ratio_bound"], c["bound"]))
+        finally:
+            subprocess.run(["bash", script, "stop", pg_dir], capture_output=True)
+            shutil.rmtree(pg_dir, ignore_errors=True)
+
     def run_eddsa(self, results):
         self.start_authgate("EdDSA")
         ed_sessions = self.login_all(self.take_accounts(self.args.sessions))
@@ -386,7 +443,8 @@ http {
         for name, r in [("nginx (median run)", nginx)] + list(results.items()):
             print("%-28s %12.0f %9.2f %9.2f %9.2f %8d%s" % (
                 name, r["rps"], r.get("ratio", r["rps"] / ceiling), r["p50_ms"], r["p99_ms"],
-                r["non2xx"], "   rounds: %s, p99 %s" % (r["rounds"], r["p99_rounds"]) if "rounds" in r else ""))
+                r["non2xx"], "   rounds: %s, p99 %s" % (r["rounds"], r["p99_rounds"]) if "rounds" in r
+                else "   cold share %.2f" % r["cold_share"] if "cold_share" in r else ""))
         for name, r in results.items():
             if r["non2xx"]:
                 print("WARNING: %s got %d non-2xx answers: its figures are not valid" % (name, r["non2xx"]))
@@ -444,6 +502,8 @@ def main():
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=5,
                         help="nginx/authgate pairs for (a) and (b); the median is reported")
+    parser.add_argument("--postgres", action="store_true",
+                        help="also run (a), (c) and (f) with a PostgreSQL store")
     parser.add_argument("--quick", action="store_true",
                         help="only nginx, (a) and (b): for iterating on the verify path")
     bench = Bench(parser.parse_args())
