@@ -39,5 +39,8 @@ cat <<INFO
     curl -s http://$address/api/v1/auth/verify \\
       -H "Authorization: Bearer ACCESS_TOKEN" -H "otp: \$($bin totp $secret)"
 
+  Metrics, for operators only (the management listener, server.management_listen):
+    curl -s http://127.0.0.1:9464/metrics
+
 INFO
 exec "$bin" serve "$@"
