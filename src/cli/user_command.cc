@@ -129,7 +129,10 @@ Credentials NewTotpSecret(const CryptoBox& box, const std::string& username) {
   return {Base32Encode(secret.view()), box.Seal(secret, TotpAssociatedData(username))};
 }
 
-json UserJson(const UserRecord& user, const AttemptState& attempts, int64_t now) {
+// The failure count is shown as it counts now: 0 once it has expired (SPEC §10.5).
+json UserJson(const UserRecord& user, const AttemptState& attempts, int64_t now,
+              const Config::Lockout& lockout) {
+  const LockoutPolicy policy{static_cast<int>(lockout.max_failed_attempts), lockout.duration_s};
   return {{"id", user.id},
           {"username", user.username},
           {"status", AccountStatusName(user.status)},
@@ -137,7 +140,7 @@ json UserJson(const UserRecord& user, const AttemptState& attempts, int64_t now)
           {"updatedAt", user.updated_at},
           {"locked", IsLocked(attempts, now)},
           {"lockedUntil", IsLocked(attempts, now) ? json(attempts.locked_until) : json(nullptr)},
-          {"failedAttempts", attempts.count}};
+          {"failedAttempts", Forgotten(attempts, now, policy) ? 0 : attempts.count}};
 }
 
 // Runs `body` with an open context; failures become one line on stderr and exit code 1.
@@ -336,7 +339,7 @@ void RegisterUser(CLI::App& app, const GlobalOptions& options, int* exit_code) {
     if (!user) return Error{user.error()};
     Result<AttemptState> attempts = context.store->GetAttemptState(*name);
     if (!attempts) return Error{attempts.error()};
-    json out = UserJson(*user, *attempts, SystemClock().NowSeconds());
+    json out = UserJson(*user, *attempts, SystemClock().NowSeconds(), context.config.lockout);
     if (*json_flag) {
       std::cout << out.dump() << std::endl;
       return Status::Ok();
@@ -359,7 +362,7 @@ void RegisterUser(CLI::App& app, const GlobalOptions& options, int* exit_code) {
     for (const UserRecord& user : *users) {
       Result<AttemptState> attempts = context.store->GetAttemptState(user.username);
       if (!attempts) return Error{attempts.error()};
-      out.push_back(UserJson(user, *attempts, now));
+      out.push_back(UserJson(user, *attempts, now, context.config.lockout));
     }
     if (*json_flag) {
       std::cout << out.dump() << std::endl;

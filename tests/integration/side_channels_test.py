@@ -6,6 +6,7 @@ here; the HTTP framing ones are in framing_test.py. With AUTHGATE_TEST_PG_URL_FI
 fixture), the login-name tests run on PostgreSQL too: that is where a NUL byte used to find
 "alice".
 """
+import json
 import os
 import sqlite3
 import subprocess
@@ -108,6 +109,8 @@ class SqliteSideChannelTest(WrongCredentialsLookAlike, unittest.TestCase):
         for _ in range(4):
             self.assertEqual(self.server.login(user, password="wrong").status, 400)
         time.sleep(2.5)
+        shown = json.loads(self.server.cli("user", "show", "alice", "--json").stdout)
+        self.assertEqual(shown["failedAttempts"], 0)  # expired: counts as nothing
         for _ in range(4):
             self.assertEqual(self.server.login(user, password="wrong").codes,
                              [("", "Username_Or_Password_Incorrect")])
