@@ -1,10 +1,20 @@
 """Side channels (SPEC §10.5, issue 12): whoever holds a leaked password learns nothing without
 the second factor, and no anonymous input grows the server.
 
-Every finding of issue 12 that is about the login and the request otp has its regression test
-here; the HTTP framing ones are in framing_test.py. With AUTHGATE_TEST_PG_URL_FILE set (the CTest
-fixture), the login-name tests run on PostgreSQL too: that is where a NUL byte used to find
-"alice".
+Issue 12's findings and their regression tests:
+  1. a NUL (any impossible name) as a password oracle   -> *SideChannelTest here (both stores)
+  2. /metrics as an oracle                               -> ManagementListenerTest here
+  3. unbounded growth from anonymous names               -> test_impossible_names_*, test_failure_counts_expire_*
+  4. the per-session otp limit under concurrency        -> RequestOtpLimitTest here
+  5. HTTP framing leniency (smuggling)                  -> framing_test.py (and fuzz_http)
+  6. rate-limit keys behind trusted proxies             -> integration_test.py
+     test_forwarded_junk_ports_and_rotating_ipv6_reach_429, tests/http/client_address_test.cc
+  7. operations (export, key file mode, wrong key, control bytes, short passwords)
+                                                         -> integration_test.py CommandLineTest
+docs/security.md's threat table has a row for each.
+
+With AUTHGATE_TEST_PG_URL_FILE set (the CTest fixture), the login-name tests run on PostgreSQL
+too: that is where a NUL byte used to find "alice".
 """
 import json
 import os
