@@ -75,6 +75,19 @@ void BM_Argon2idVerify(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(VerifyPassword(hash, "correct horse battery"));
 }
 BENCHMARK(BM_Argon2idVerify)->Unit(benchmark::kMillisecond)->Iterations(20);
+// Every packaged implementation (core/argon2_backends.h) verifying the same default-parameter
+// hash: which one the server picks on this machine. libargon2 runs here in its reused,
+// pre-faulted buffer (as in the server); BM_Argon2idHashLibargon2 below is it allocating per hash.
+void BM_Argon2idVerifyBackend(benchmark::State& state) {
+  InitCrypto();
+  const Argon2Backend backend = AllArgon2Backends()[static_cast<size_t>(state.range(0))];
+  state.SetLabel(std::string(Argon2BackendName(backend)));
+  std::string hash = *HashPassword("correct horse battery", {});
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(VerifyArgon2id(backend, hash, "correct horse battery"));
+  }
+}
+BENCHMARK(BM_Argon2idVerifyBackend)->DenseRange(0, 3)->Unit(benchmark::kMillisecond)->Iterations(10);
 // One verify per core at once: what this machine's hashing alone can do in parallel (shared
 // caches and memory bandwidth), the context for the login bound of bench/run_bench.py.
 BENCHMARK(BM_Argon2idVerify)

@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ccache pkg-config python3
   libboost-dev nlohmann-json3-dev libssl-dev libsodium-dev liboath-dev libsqlite3-dev
-  libtomlplusplus-dev libcli11-dev libspdlog-dev libqrencode-dev libpng-dev libpq-dev libargon2-dev
+  libtomlplusplus-dev libcli11-dev libspdlog-dev libqrencode-dev libpng-dev libpq-dev libargon2-dev libgcrypt20-dev libbotan-2-dev
   libgtest-dev libbenchmark-dev clang libclang-rt-14-dev
   curl oathtool openssl sqlite3 postgresql nginx wrk
 )

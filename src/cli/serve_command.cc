@@ -13,6 +13,7 @@
 #include "cli/management_listener.h"
 #include "core/clock.h"
 #include "http/server.h"
+#include "service/argon2_choice.h"
 #include "service/auth_service.h"
 #include "service/hasher_processes.h"
 
@@ -140,6 +141,16 @@ int Serve(const GlobalOptions& options, const std::string& listen_override) {
   Metrics metrics;
   // Hashes run in helper processes, one per hash worker (why: service/hasher_processes.h); in
   // this process only if they cannot start.
+  // Verification starts on libsodium and moves to the chosen implementation (with "auto", the
+  // fastest on this machine, timed in the background) as soon as it is known.
+  BackgroundArgon2Choice argon2(settings.password, config.password.implementation,
+                                [&metrics](Result<Argon2Choice> choice) {
+    if (!choice) return spdlog::warn("password verification stays on libsodium: {}", choice.error());
+    SetPasswordBackend(choice->backend);
+    metrics.Count("password_implementation", Argon2BackendName(choice->backend));
+    spdlog::info("password verification: {} ({})", Argon2BackendName(choice->backend),
+                 DescribeTimings(*choice));
+  });
   const size_t hash_workers = OrCores(config.server.hash_workers);
   InProcessVerifier in_process;
   Result<std::unique_ptr<HasherProcesses>> hashers =

@@ -1,5 +1,7 @@
 #include "core/config.h"
 
+#include "core/argon2_backends.h"
+
 #include <algorithm>
 #include <charconv>
 #include <functional>
@@ -7,6 +9,7 @@
 #include <set>
 #include <toml++/toml.h>
 
+#include "core/argon2_backends.h"
 #include "core/ip_address.h"
 
 namespace authgate {
@@ -142,6 +145,9 @@ std::vector<KeySpec> Keys(Config& c) {
       IntKey("password", "memory_kib", &c.password.memory_kib, 8, 4 << 20),
       IntKey("password", "iterations", &c.password.iterations, 1, 100),
       IntKey("password", "parallelism", &c.password.parallelism, 1, 1),
+      StringKey("password", "implementation", &c.password.implementation,
+                [](const std::string& v) { return v == "auto" || ParseArgon2Backend(v); },
+                "auto, libsodium, libargon2, libgcrypt or botan"),
       DoubleKey("ratelimit", "per_address_per_s", &c.ratelimit.per_address_per_s, 0, 1e6),
       IntKey("ratelimit", "burst", &c.ratelimit.burst, 1, 1000000),
       ListKey("ratelimit", "trusted_proxies", &c.ratelimit.trusted_proxies, IsIpAddress,

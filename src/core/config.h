@@ -49,6 +49,7 @@ struct Config {
     int64_t memory_kib = 19456;
     int64_t iterations = 2;
     int64_t parallelism = 1;
+    std::string implementation = "auto";  // or a core/argon2_backends.h name
   } password;
   struct RateLimit {
     double per_address_per_s = 5;

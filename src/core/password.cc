@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <atomic>
+
 namespace authgate {
 
 Result<std::string> HashPassword(std::string_view password, const PasswordParams& params) {
@@ -15,9 +17,15 @@ Result<std::string> HashPassword(std::string_view password, const PasswordParams
   return std::string(out);
 }
 
+namespace {
+std::atomic<Argon2Backend> verify_backend{Argon2Backend::kLibsodium};
+}  // namespace
+
+void SetPasswordBackend(Argon2Backend backend) { verify_backend.store(backend); }
+Argon2Backend PasswordBackend() { return verify_backend.load(); }
+
 bool VerifyPassword(const std::string& hash, std::string_view password) {
-  if (hash.size() >= crypto_pwhash_STRBYTES) return false;
-  return crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
+  return VerifyArgon2id(verify_backend.load(std::memory_order_relaxed), hash, password);
 }
 
 bool PasswordNeedsRehash(const std::string& hash, const PasswordParams& params) {

@@ -36,16 +36,18 @@ ReadResult ReadAll(int fd, char* data, size_t size) {
 
 int ServeHashRequests(int fd) {
   for (;;) {
-    uint32_t sizes[2];
+    uint32_t sizes[3];
     ReadResult header = ReadAll(fd, reinterpret_cast<char*>(sizes), sizeof(sizes));
     if (header == ReadResult::kEndBeforeAnyByte) return 0;
     if (header != ReadResult::kDone) return 1;
     if (sizes[0] > kMaxHashBytes || sizes[1] > kMaxPasswordBytes) return 1;
+    if (sizes[2] >= AllArgon2Backends().size()) return 1;
+    const Argon2Backend backend = AllArgon2Backends()[sizes[2]];
     std::string hash(sizes[0], '\0');
     std::string password(sizes[1], '\0');
     const bool read = ReadAll(fd, hash.data(), hash.size()) == ReadResult::kDone &&
                       ReadAll(fd, password.data(), password.size()) == ReadResult::kDone;
-    const char answer = read && VerifyPassword(hash, password) ? 1 : 0;
+    const char answer = read && VerifyArgon2id(backend, hash, password) ? 1 : 0;
     sodium_memzero(password.data(), password.size());
     if (!read || !WriteAll(fd, &answer, 1)) return 1;
   }

@@ -1,6 +1,7 @@
 // The wire format between the server and its password-hash helpers (service/hasher_processes.h,
 // the `authgate-hasher` binary), over a Unix stream socket, one request at a time:
-//   request  uint32 hash length, uint32 password length (host order), hash, password
+//   request  uint32 hash length, uint32 password length, uint32 Argon2 backend (its index in
+//            core/argon2_backends.h's AllArgon2Backends(); host order), hash, password
 //   answer   one byte: 1 the password matches the hash, 0 it does not (or the hash is malformed)
 // Lengths above the limits below are refused by the helper (it exits); the server verifies such
 // requests itself. Buffers that held a password are wiped.

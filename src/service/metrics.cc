@@ -26,6 +26,9 @@ constexpr FamilyInfo kFamilies[] = {
     {"requests", "authgate_http_requests_total", nullptr,
      "HTTP responses by endpoint and status code."},
     {"ratelimited", "authgate_ratelimited_total", "endpoint", "Requests refused with 429."},
+    {"password_implementation", "authgate_password_implementation", "implementation",
+     "The Argon2id implementation verifying passwords (password.implementation): 1 for the one "
+     "in use."},
     {"hash_helpers", "authgate_hash_helper_events_total", "event",
      "Password-hash helpers replaced after a failure, and verifications run in the server "
      "because a replacement failed too."},

@@ -186,9 +186,9 @@ struct Pair {
   int fds[2] = {-1, -1};
 };
 
-std::string Request(const std::string& hash, const std::string& password) {
-  const uint32_t sizes[2] = {static_cast<uint32_t>(hash.size()),
-                             static_cast<uint32_t>(password.size())};
+std::string Request(const std::string& hash, const std::string& password, uint32_t backend = 0) {
+  const uint32_t sizes[3] = {static_cast<uint32_t>(hash.size()),
+                             static_cast<uint32_t>(password.size()), backend};
   std::string bytes(reinterpret_cast<const char*>(sizes), sizeof(sizes));
   return bytes + hash + password;
 }
@@ -207,22 +207,44 @@ TEST(HashProtocol, AnswersEachRequestThenEndsCleanly) {
   EXPECT_EQ(ReadAll(pair.fds[1], answers, 1), ReadResult::kEndBeforeAnyByte);
 }
 
+// Each request names the implementation to verify with: every one answers the same.
+TEST(HashProtocol, VerifiesWithTheImplementationEachRequestNames) {
+  Pair pair;
+  const std::string hash = *HashPassword("pw", kFast);
+  std::string requests;
+  for (uint32_t backend = 0; backend < AllArgon2Backends().size(); ++backend) {
+    requests += Request(hash, "pw", backend) + Request(hash, "no", backend);
+  }
+  ASSERT_TRUE(WriteAll(pair.fds[1], requests.data(), requests.size()));
+  ::shutdown(pair.fds[1], SHUT_WR);
+  EXPECT_EQ(ServeHashRequests(pair.fds[0]), 0);
+  std::string answers(2 * AllArgon2Backends().size(), '\x7f');
+  EXPECT_EQ(ReadAll(pair.fds[1], answers.data(), answers.size()), ReadResult::kDone);
+  for (size_t i = 0; i < answers.size(); ++i) EXPECT_EQ(answers[i], i % 2 == 0 ? 1 : 0) << i;
+}
+
 TEST(HashProtocol, RefusesOversizedAndTruncatedRequests) {
   {
     Pair pair;
-    const uint32_t sizes[2] = {kMaxHashBytes + 1, 1};
+    const std::string unknown_backend = Request("hash", "password", 99);
+    ASSERT_TRUE(WriteAll(pair.fds[1], unknown_backend.data(), unknown_backend.size()));
+    EXPECT_EQ(ServeHashRequests(pair.fds[0]), 1);
+  }
+  {
+    Pair pair;
+    const uint32_t sizes[3] = {kMaxHashBytes + 1, 1, 0};
     ASSERT_TRUE(WriteAll(pair.fds[1], reinterpret_cast<const char*>(sizes), sizeof(sizes)));
     EXPECT_EQ(ServeHashRequests(pair.fds[0]), 1);
   }
   {
     Pair pair;
-    const uint32_t sizes[2] = {1, kMaxPasswordBytes + 1};
+    const uint32_t sizes[3] = {1, kMaxPasswordBytes + 1, 0};
     ASSERT_TRUE(WriteAll(pair.fds[1], reinterpret_cast<const char*>(sizes), sizeof(sizes)));
     EXPECT_EQ(ServeHashRequests(pair.fds[0]), 1);
   }
   {
     Pair pair;
-    const std::string cut = Request("hash", "password").substr(0, 12);
+    const std::string cut = Request("hash", "password").substr(0, 16);
     ASSERT_TRUE(WriteAll(pair.fds[1], cut.data(), cut.size()));
     ::shutdown(pair.fds[1], SHUT_WR);
     EXPECT_EQ(ServeHashRequests(pair.fds[0]), 1);

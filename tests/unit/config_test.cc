@@ -14,6 +14,7 @@ TEST(ConfigTest, DefaultsMatchTheSpec) {
   EXPECT_EQ(config->server.hash_queue_max, 64);
   EXPECT_EQ(config->storage.url, "sqlite:authgate-data/authgate.db");
   EXPECT_EQ(config->storage.timeout_ms, 2000);
+  EXPECT_EQ(config->password.implementation, "auto");
   EXPECT_EQ(config->tokens.alg, "HS256");
   EXPECT_EQ(config->tokens.audience, "customer-api");
   EXPECT_EQ(config->tokens.access_ttl_s, 3600);
@@ -73,6 +74,7 @@ TEST(ConfigTest, ErrorsNameTheKey) {
   ExpectErrorNaming("[server]\nlisten = \"nohost\"\n", {}, "server.listen");
   ExpectErrorNaming("[server]\nmanagement_listen = \"9464\"\n", {}, "server.management_listen");
   ExpectErrorNaming("", {{"AUTHGATE_STORAGE_TIMEOUT_MS", "99"}}, "storage.timeout_ms");
+  ExpectErrorNaming("", {{"AUTHGATE_PASSWORD_IMPLEMENTATION", "fast"}}, "password.implementation");
   ExpectErrorNaming("[storage]\ntimeout_ms = 60001\n", {}, "storage.timeout_ms");
   ExpectErrorNaming("", {{"AUTHGATE_LOCKOUT_DURATION_S", "ten"}}, "AUTHGATE_LOCKOUT_DURATION_S");
   ExpectErrorNaming("", {{"AUTHGATE_OTP_SKEW_STEPS", "99"}}, "otp.skew_steps");
