@@ -1,0 +1,87 @@
+// SqlStore: the one Store implementation, on SQLite (embedded, the default) and on PostgreSQL
+// (shared by many instances). Every statement and every step of every operation is written
+// here once; what differs between the engines lives behind Dialect (dialect.h), and what a step
+// decides is a pure function of core/ (lockout, otp_failures, refresh_rotation, retention) that
+// this store only executes. Thread-safe: each operation leases a connection from one pool and
+// is bounded by storage.timeout_ms from its start (connection_pool.h).
+//
+// Each operation that writes more than one row, or reads before it writes, runs in one write
+// transaction (sql_transaction.h) that locks what it reads: the whole database on SQLite, the
+// rows read on PostgreSQL. Where the two former stores differed, this one keeps the stricter
+// behaviour, and the conformance suite holds both engines to it:
+// - Prune deletes in one transaction: all its deletions happen or none (PostgreSQL's ran each
+//   statement on its own, so a failure could leave tokens behind their deleted session).
+// - PutSettingIfAbsent inserts and reads back in one transaction.
+// - AdmitLoginAttempt locks the username's attempts row (creating it when missing) and writes
+//   it only when the decision changed it: a refused attempt under a lock in force writes
+//   nothing, so a flood of attempts at a locked name costs no writes (PostgreSQL wrote always).
+// - The connection pool's deadline also bounds SQLite's lock waits from the operation's start,
+//   not from each wait's start.
+#pragma once
+
+#include <memory>
+
+#include "store/connection_pool.h"
+#include "store/dialect.h"
+#include "store/store.h"
+
+namespace authgate {
+
+class SqlStore final : public Store {
+ public:
+  // Creates or migrates the schema (sql_schema.h) before returning. Every operation, including
+  // the migration, is bounded by `timeout_ms` (SPEC §10.1: storage.timeout_ms).
+  static Result<std::unique_ptr<SqlStore>> Open(std::unique_ptr<Dialect> dialect, int timeout_ms);
+  ~SqlStore() override;
+
+  bool Ping() override;
+  Result<std::vector<int64_t>> CreateUsers(const std::vector<NewUser>& users, int64_t now) override;
+  Result<std::optional<UserRecord>> FindUserByName(const std::string& username) override;
+  Result<std::optional<UserRecord>> FindUserById(int64_t id) override;
+  Result<std::vector<UserRecord>> ListUsers() override;
+  Result<bool> SetStatus(const std::string& username, AccountStatus status, int64_t now) override;
+  Result<bool> SetPasswordHash(const std::string& username, const std::string& hash,
+                               int64_t now) override;
+  Result<bool> SetTotpSecret(const std::string& username, const std::string& sealed,
+                             int64_t now) override;
+  Status UpdatePasswordHash(int64_t user_id, const std::string& hash) override;
+  Result<Admission> AdmitLoginAttempt(const std::string& username, int64_t now,
+                                      const LockoutPolicy& policy) override;
+  Result<AttemptState> RecordLoginFailure(const std::string& username, int64_t now,
+                                          const LockoutPolicy& policy) override;
+  Status RecordLoginSuccess(const std::string& username) override;
+  Result<AttemptState> GetAttemptState(const std::string& username) override;
+  Result<bool> CompleteLogin(const std::string& username, int64_t user_id, int64_t otp_step,
+                             const std::string& session_id, const std::string& refresh_hash,
+                             int64_t refresh_expires_at, int64_t now) override;
+  Result<RotationResult> RotateRefreshToken(const std::string& old_hash,
+                                            const std::string& new_hash, int64_t new_expires_at,
+                                            int64_t now) override;
+  Result<std::optional<SessionRecord>> FindSession(const std::string& session_id) override;
+  Result<bool> RevokeSession(const std::string& session_id, int64_t now) override;
+  Result<OtpFailureOutcome> RecordOtpFailure(const std::string& session_id,
+                                             const LockoutPolicy& policy, int64_t now) override;
+  Result<std::vector<SigningKeyRecord>> ListSigningKeys() override;
+  Status AddSigningKey(const SigningKeyRecord& key, int64_t now) override;
+  Result<int64_t> LatestChangeSeq() override;
+  Result<std::vector<Change>> ChangesSince(int64_t seq) override;
+  Result<std::optional<std::string>> GetSetting(const std::string& name) override;
+  Result<std::string> PutSettingIfAbsent(const std::string& name,
+                                         const std::string& value) override;
+  Status Prune(int64_t now, int64_t access_ttl_s, const LockoutPolicy& lockout) override;
+
+ private:
+  SqlStore(std::unique_ptr<Dialect> dialect, int timeout_ms);
+
+  // Runs `body(connection)` on a leased connection; exceptions become Error values.
+  template <typename T, typename Body>
+  Result<T> WithConnection(Body&& body);
+  // The same inside one write transaction, committed when `body` returns a value.
+  template <typename T, typename Body>
+  Result<T> InTransaction(Body&& body);
+
+  std::unique_ptr<Dialect> dialect_;
+  ConnectionPool pool_;
+};
+
+}  // namespace authgate
