@@ -1,5 +1,6 @@
 #include "store/sql_store.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "core/refresh_rotation.h"
