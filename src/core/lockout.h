@@ -23,6 +23,7 @@ struct AttemptState {
   int count = 0;
   int64_t locked_until = 0;  // unix seconds; 0 = not locked
   int64_t last_failure_at = 0;  // unix seconds of the last failure or reservation
+  friend bool operator==(const AttemptState&, const AttemptState&) = default;
 };
 
 enum class Admission { kProceed, kLocked };

@@ -1,5 +1,5 @@
-// What the Store implementations share: turning their internal exceptions into Error values at
-// each operation's boundary, and the text forms that enums take in rows.
+// What SqlStore's operations share: turning internal exceptions into Error values at each
+// operation's boundary, and the text forms that enums take in rows.
 #pragma once
 
 #include <exception>

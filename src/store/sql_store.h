@@ -1,32 +1,41 @@
-// SqliteStore: the embedded default store. One SQLite file in WAL mode, shared safely by the
-// server and the command line (several processes). Each Store operation runs in one
-// transaction; writes take the write lock up front (BEGIN IMMEDIATE), so concurrent callers
-// serialize instead of failing.
+// SqlStore: the one Store implementation, on SQLite (embedded, the default) and on PostgreSQL
+// (shared by many instances). Every statement and every step of every operation is written
+// here once; what differs between the engines lives behind Dialect (dialect.h), and what a step
+// decides is a pure function of core/ (lockout, otp_failures, refresh_rotation, retention) that
+// this store only executes. Thread-safe: each operation leases a connection from one pool and
+// is bounded by storage.timeout_ms from its start (connection_pool.h).
+//
+// Each operation that writes more than one row, or reads before it writes, runs in one write
+// transaction (sql_transaction.h) that locks what it reads: the whole database on SQLite, the
+// rows read on PostgreSQL. Where the two former stores differed, this one keeps the stricter
+// behaviour, and the conformance suite holds both engines to it:
+// - Prune deletes in one transaction: all its deletions happen or none (PostgreSQL's ran each
+//   statement on its own, so a failure could leave tokens behind their deleted session).
+// - PutSettingIfAbsent inserts and reads back in one transaction.
+// - AdmitLoginAttempt locks the username's attempts row (creating it when missing) and writes
+//   it only when the decision changed it: a refused attempt under a lock in force writes
+//   nothing, so a flood of attempts at a locked name costs no writes (PostgreSQL wrote always).
+// - The connection pool's deadline also bounds SQLite's lock waits from the operation's start,
+//   not from each wait's start.
 #pragma once
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
-#include <string>
-#include <vector>
 
+#include "store/connection_pool.h"
+#include "store/dialect.h"
 #include "store/store.h"
-
-struct sqlite3;
 
 namespace authgate {
 
-class SqliteConnection;
-
-class SqliteStore final : public Store {
+class SqlStore final : public Store {
  public:
-  // `timeout_ms` bounds the wait for a lock (busy_timeout) and for a pooled connection.
-  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path, int timeout_ms = 2000);
-  ~SqliteStore() override;
+  // Creates or migrates the schema (sql_schema.h) before returning. Every operation, including
+  // the migration, is bounded by `timeout_ms` (SPEC §10.1: storage.timeout_ms).
+  static Result<std::unique_ptr<SqlStore>> Open(std::unique_ptr<Dialect> dialect, int timeout_ms);
+  ~SqlStore() override;
 
   bool Ping() override;
-  Result<std::vector<int64_t>> CreateUsers(const std::vector<NewUser>& users,
-                                           int64_t now) override;
+  Result<std::vector<int64_t>> CreateUsers(const std::vector<NewUser>& users, int64_t now) override;
   Result<std::optional<UserRecord>> FindUserByName(const std::string& username) override;
   Result<std::optional<UserRecord>> FindUserById(int64_t id) override;
   Result<std::vector<UserRecord>> ListUsers() override;
@@ -62,18 +71,17 @@ class SqliteStore final : public Store {
   Status Prune(int64_t now, int64_t access_ttl_s, const LockoutPolicy& lockout) override;
 
  private:
-  SqliteStore(std::string path, int timeout_ms);
+  SqlStore(std::unique_ptr<Dialect> dialect, int timeout_ms);
 
-  // Borrows a connection for the duration of one operation.
-  class Lease;
-  Lease Acquire();
+  // Runs `body(connection)` on a leased connection; exceptions become Error values.
+  template <typename T, typename Body>
+  Result<T> WithConnection(Body&& body);
+  // The same inside one write transaction, committed when `body` returns a value.
+  template <typename T, typename Body>
+  Result<T> InTransaction(Body&& body);
 
-  std::string path_;
-  int timeout_ms_;
-  std::mutex mutex_;
-  std::condition_variable available_;
-  std::vector<std::unique_ptr<SqliteConnection>> idle_;
-  int open_connections_ = 0;
+  std::unique_ptr<Dialect> dialect_;
+  ConnectionPool pool_;
 };
 
 }  // namespace authgate

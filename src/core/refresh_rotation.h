@@ -1,0 +1,35 @@
+// The refresh-token rotation rule of SPEC.md §3 as a pure function of what the store found for
+// the presented token. The store reads those facts under its row locks, calls DecideRotation and
+// executes the verdict's effects inside the same transaction, which is what makes one rotation
+// win however many race. Any thread.
+//
+// The order of the checks is the rule: a revoked session answers first (nothing to do); a token
+// presented again after its rotation is a theft signal and revokes the whole session, even when
+// the token has expired meanwhile or the account is blocked; only then expiry and account status.
+#pragma once
+
+#include <cstdint>
+
+#include "core/codes.h"
+
+namespace authgate {
+
+// What the store knows about a presented token that exists (an unknown token is decided before).
+struct RotationFacts {
+  int64_t expires_at = 0;
+  bool already_rotated = false;
+  bool session_revoked = false;
+  AccountStatus status = AccountStatus::kActive;
+};
+
+enum class RotationVerdict {
+  kRotate,          // effects: mark the token rotated, store its successor
+  kReuseDetected,   // effect: revoke the session
+  kSessionRevoked,  // no effect
+  kExpired,         // no effect
+  kAccountBlocked,  // no effect
+};
+
+RotationVerdict DecideRotation(const RotationFacts& facts, int64_t now);
+
+}  // namespace authgate

@@ -1,0 +1,123 @@
+#include "store/sql_schema.h"
+
+#include <string_view>
+
+#include "store/sql_transaction.h"
+
+namespace authgate {
+namespace {
+
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE IF NOT EXISTS users(
+  id {serial_key},
+  username TEXT NOT NULL UNIQUE,
+  password_hash TEXT NOT NULL,
+  totp_secret {bytes} NOT NULL,
+  status TEXT NOT NULL,
+  created_at {int64} NOT NULL,
+  updated_at {int64} NOT NULL);
+CREATE TABLE IF NOT EXISTS login_attempts(
+  username TEXT PRIMARY KEY,
+  count INTEGER NOT NULL,
+  locked_until {int64} NOT NULL){without_rowid};
+CREATE TABLE IF NOT EXISTS used_otp_steps(
+  user_id {int64} NOT NULL,
+  step {int64} NOT NULL,
+  used_at {int64} NOT NULL,
+  PRIMARY KEY(user_id, step)){without_rowid};
+CREATE TABLE IF NOT EXISTS sessions(
+  id TEXT PRIMARY KEY,
+  user_id {int64} NOT NULL,
+  created_at {int64} NOT NULL,
+  revoked_at {int64},
+  otp_failures INTEGER NOT NULL DEFAULT 0){without_rowid};
+CREATE INDEX IF NOT EXISTS sessions_user ON sessions(user_id);
+CREATE TABLE IF NOT EXISTS refresh_tokens(
+  hash TEXT PRIMARY KEY,
+  session_id TEXT NOT NULL,
+  expires_at {int64} NOT NULL,
+  rotated {boolean} NOT NULL DEFAULT {false},
+  created_at {int64} NOT NULL){without_rowid};
+CREATE INDEX IF NOT EXISTS refresh_tokens_session ON refresh_tokens(session_id);
+CREATE INDEX IF NOT EXISTS refresh_tokens_expiry ON refresh_tokens(expires_at);
+CREATE TABLE IF NOT EXISTS signing_keys(
+  kid TEXT PRIMARY KEY,
+  alg TEXT NOT NULL,
+  secret {bytes} NOT NULL,
+  created_at {int64} NOT NULL,
+  retired_at {int64} NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS changes(
+  seq {serial_key},
+  kind TEXT NOT NULL,
+  ref TEXT NOT NULL,
+  at {int64} NOT NULL);
+CREATE INDEX IF NOT EXISTS changes_at ON changes(at);
+)sql";
+
+// `otp_failures` (a streak) is no longer read.
+constexpr const char* kSchemaV2 = R"sql(
+ALTER TABLE login_attempts {add_column} last_failure_at {int64} NOT NULL DEFAULT 0;
+ALTER TABLE sessions {add_column} otp_failure_times TEXT NOT NULL DEFAULT '';
+)sql";
+
+// The master key's check value.
+constexpr const char* kSchemaV3 = R"sql(
+CREATE TABLE IF NOT EXISTS settings(
+  name TEXT PRIMARY KEY,
+  value {bytes} NOT NULL){without_rowid};
+)sql";
+
+std::string_view Word(const SchemaWords& words, std::string_view name) {
+  if (name == "serial_key") return words.serial_key;
+  if (name == "int64") return words.int64;
+  if (name == "bytes") return words.bytes;
+  if (name == "boolean") return words.boolean;
+  if (name == "false") return words.false_value;
+  if (name == "without_rowid") return words.without_rowid;
+  if (name == "add_column") return words.add_column;
+  throw SqlError("schema template names an unknown word: " + std::string(name));
+}
+
+// Replaces every {word} of `script` with the dialect's spelling.
+std::string Spell(std::string_view script, const SchemaWords& words) {
+  std::string out;
+  out.reserve(script.size() + 256);
+  for (size_t i = 0; i < script.size();) {
+    const size_t open = script.find('{', i);
+    if (open == std::string_view::npos) {
+      out.append(script.substr(i));
+      break;
+    }
+    const size_t close = script.find('}', open);
+    out.append(script.substr(i, open - i));
+    out.append(Word(words, script.substr(open + 1, close - open - 1)));
+    i = close + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string MigrationScript(const Dialect& dialect, int64_t version) {
+  static constexpr const char* kScripts[] = {kSchemaV1, kSchemaV2, kSchemaV3};
+  static_assert(std::size(kScripts) == kSchemaVersion);
+  return Spell(kScripts[version - 1], dialect.schema_words());
+}
+
+void Migrate(const Dialect& dialect, SqlConnection& connection) {
+  dialect.PrepareMigration(connection);
+  SqlTransaction transaction(dialect, connection);
+  dialect.LockMigration(connection);
+  const int64_t current = dialect.SchemaVersion(connection);
+  if (current > kSchemaVersion) {
+    throw SqlError("database schema version " + std::to_string(current) +
+                   " is newer than this authgate (" + std::to_string(kSchemaVersion) + ")");
+  }
+  for (int64_t version = current + 1; version <= kSchemaVersion; ++version) {
+    connection.RunScript(MigrationScript(dialect, version));
+  }
+  if (current < kSchemaVersion) dialect.SetSchemaVersion(connection, kSchemaVersion);
+  transaction.Commit();
+}
+
+}  // namespace authgate

@@ -1,0 +1,512 @@
+#include "store/sql_store.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "core/refresh_rotation.h"
+#include "core/retention.h"
+#include "store/sql_schema.h"
+#include "store/sql_transaction.h"
+#include "store/store_support.h"
+
+namespace authgate {
+namespace {
+
+using Rows = std::unique_ptr<SqlRows>;
+
+// Appends to the change log under the dialect's ordering lock (held to commit).
+void AppendChange(const Dialect& dialect, SqlConnection& c, ChangeKind kind, const std::string& ref,
+                  int64_t now) {
+  dialect.LockChangeLog(c);
+  c.Run("INSERT INTO changes(kind, ref, at) VALUES($1, $2, $3)", {ChangeKindName(kind), ref, now});
+}
+
+constexpr const char* kUserColumns =
+    "SELECT id, username, password_hash, totp_secret, status, created_at, updated_at FROM users ";
+
+UserRecord ReadUser(const SqlRows& r, int row) {
+  UserRecord user;
+  user.id = r.Int(row, 0);
+  user.username = r.Text(row, 1);
+  user.password_hash = r.Text(row, 2);
+  user.totp_secret_sealed = r.Bytes(row, 3);
+  user.status = StatusFromText(r.Text(row, 4));
+  user.created_at = r.Int(row, 5);
+  user.updated_at = r.Int(row, 6);
+  return user;
+}
+
+std::optional<UserRecord> FirstUser(const SqlRows& r) {
+  if (r.Count() == 0) return std::nullopt;
+  return ReadUser(r, 0);
+}
+
+AttemptState ReadAttempts(const SqlRows& r) {
+  if (r.Count() == 0) return AttemptState{};
+  return AttemptState{static_cast<int>(r.Int(0, 0)), r.Int(0, 1), r.Int(0, 2)};
+}
+
+struct LockedAttempts {
+  AttemptState state;
+  bool created = false;  // the row did not exist: it must be written or deleted again
+};
+
+// Locks the attempts row of `username`, creating it first so that there is a row to lock even
+// for a name never seen (concurrent creators wait on its key).
+LockedAttempts LockAttempts(SqlConnection& c, const std::string& username) {
+  Rows created = c.Run(
+      "INSERT INTO login_attempts(username, count, locked_until) VALUES($1, 0, 0) "
+      "ON CONFLICT (username) DO NOTHING",
+      {username});
+  Rows r = c.Run(
+      "SELECT count, locked_until, last_failure_at FROM login_attempts WHERE username = $1 "
+      "FOR UPDATE",
+      {username});
+  return LockedAttempts{ReadAttempts(*r), created->Affected() > 0};
+}
+
+// A state that counts nothing is no row at all.
+void WriteAttempts(SqlConnection& c, const std::string& username, const AttemptState& state) {
+  if (state.count == 0 && state.locked_until == 0) {
+    c.Run("DELETE FROM login_attempts WHERE username = $1", {username});
+    return;
+  }
+  c.Run(
+      "INSERT INTO login_attempts(username, count, locked_until, last_failure_at) "
+      "VALUES($1, $2, $3, $4) ON CONFLICT (username) DO UPDATE SET count = excluded.count, "
+      "locked_until = excluded.locked_until, last_failure_at = excluded.last_failure_at",
+      {username, state.count, state.locked_until, state.last_failure_at});
+}
+
+bool RevokeSessionLocked(const Dialect& dialect, SqlConnection& c, const std::string& session_id,
+                         int64_t now) {
+  Rows r = c.Run("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+                 {now, session_id});
+  if (r->Affected() == 0) return false;
+  AppendChange(dialect, c, ChangeKind::kSession, session_id, now);
+  return true;
+}
+
+// "INSERT INTO users(...) VALUES (...), (...) ON CONFLICT DO NOTHING RETURNING id, username"
+// for `rows` users; each row's created_at and updated_at are the same parameter.
+std::string InsertUsersStatement(size_t rows) {
+  std::string sql =
+      "INSERT INTO users(username, password_hash, totp_secret, status, created_at, updated_at) "
+      "VALUES ";
+  for (size_t row = 0; row < rows; ++row) {
+    const size_t p = row * 5;
+    auto n = [&](size_t i) { return "$" + std::to_string(p + i); };
+    sql += (row ? ", (" : "(") + n(1) + ", " + n(2) + ", " + n(3) + ", " + n(4) + ", " + n(5) +
+           ", " + n(5) + ")";
+  }
+  return sql + " ON CONFLICT (username) DO NOTHING RETURNING id, username";
+}
+
+// Inserts users[begin, end) in one statement and appends their ids; an error names the first
+// of them that was not inserted (its name exists, or came earlier in the batch).
+Status InsertUsers(SqlConnection& c, const std::vector<NewUser>& users, size_t begin, size_t end,
+                   int64_t now, std::vector<int64_t>& ids) {
+  std::vector<SqlValue> params;
+  params.reserve((end - begin) * 5);
+  for (size_t i = begin; i < end; ++i) {
+    params.insert(params.end(), {users[i].username, users[i].password_hash,
+                                 SqlValue::Bytes(users[i].totp_secret_sealed),
+                                 std::string(AccountStatusName(users[i].status)), now});
+  }
+  Rows r = c.Run(InsertUsersStatement(end - begin), params);
+  std::unordered_map<std::string, int64_t> inserted;
+  for (int row = 0; row < r->Count(); ++row) inserted.emplace(r->Text(row, 1), r->Int(row, 0));
+  for (size_t i = begin; i < end; ++i) {
+    auto it = inserted.find(users[i].username);
+    if (it == inserted.end()) {
+      std::string where = users.size() > 1 ? " (entry " + std::to_string(i) + ")" : "";
+      return Error{"user '" + users[i].username + "' already exists" + where};
+    }
+    ids.push_back(it->second);
+    inserted.erase(it);  // a second entry of one name in the batch is the one that failed
+  }
+  return Status::Ok();
+}
+
+enum class Credential { kPasswordHash, kTotpSecret };
+
+// Replaces one credential and revokes every live session of the user, committing `tx`; a new
+// TOTP secret also forgets the steps used with the old one (its codes are new codes).
+bool ReplaceCredential(const Dialect& dialect, SqlConnection& c, SqlTransaction& tx,
+                       Credential credential, const std::string& username, const std::string& value,
+                       int64_t now) {
+  const bool totp = credential == Credential::kTotpSecret;
+  const char* update =
+      totp
+          ? "UPDATE users SET totp_secret = $1, updated_at = $2 WHERE username = $3 RETURNING id"
+          : "UPDATE users SET password_hash = $1, updated_at = $2 WHERE username = $3 RETURNING id";
+  Rows r = c.Run(update, {totp ? SqlValue::Bytes(value) : SqlValue(value), now, username});
+  if (r->Count() == 0) return false;
+  const int64_t id = r->Int(0, 0);
+  c.Run("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL", {now, id});
+  if (totp) c.Run("DELETE FROM used_otp_steps WHERE user_id = $1", {id});
+  AppendChange(dialect, c, ChangeKind::kUser, std::to_string(id), now);
+  tx.Commit();
+  return true;
+}
+
+RotationOutcome OutcomeOf(RotationVerdict verdict) {
+  switch (verdict) {
+    case RotationVerdict::kRotate:
+      return RotationOutcome::kRotated;
+    case RotationVerdict::kReuseDetected:
+      return RotationOutcome::kReuseDetected;
+    case RotationVerdict::kSessionRevoked:
+      return RotationOutcome::kRevoked;
+    case RotationVerdict::kExpired:
+      return RotationOutcome::kExpired;
+    case RotationVerdict::kAccountBlocked:
+      return RotationOutcome::kAccountBlocked;
+  }
+  return RotationOutcome::kUnknown;
+}
+
+std::optional<std::string> ReadSetting(SqlConnection& c, const std::string& name) {
+  Rows r = c.Run("SELECT value FROM settings WHERE name = $1", {name});
+  if (r->Count() == 0) return std::nullopt;
+  return r->Bytes(0, 0);
+}
+
+}  // namespace
+
+template <typename T, typename Body>
+Result<T> SqlStore::WithConnection(Body&& body) {
+  return GuardStore<T>([&]() -> Result<T> {
+    ConnectionPool::Lease lease = pool_.Acquire();
+    return body(*lease);
+  });
+}
+
+template <typename T, typename Body>
+Result<T> SqlStore::InTransaction(Body&& body) {
+  return WithConnection<T>([&](SqlConnection& c) -> Result<T> {
+    SqlTransaction transaction(*dialect_, c);
+    return body(c, transaction);
+  });
+}
+
+SqlStore::SqlStore(std::unique_ptr<Dialect> dialect, int timeout_ms)
+    : dialect_(std::move(dialect)), pool_(*dialect_, timeout_ms) {}
+SqlStore::~SqlStore() = default;
+
+Result<std::unique_ptr<SqlStore>> SqlStore::Open(std::unique_ptr<Dialect> dialect, int timeout_ms) {
+  std::unique_ptr<SqlStore> store(new SqlStore(std::move(dialect), timeout_ms));
+  Result<bool> migrated = store->WithConnection<bool>([&](SqlConnection& c) {
+    Migrate(*store->dialect_, c);
+    return true;
+  });
+  if (!migrated) return Error{migrated.error()};
+  return store;
+}
+
+bool SqlStore::Ping() {
+  return WithConnection<bool>([](SqlConnection& c) {
+           c.Run("SELECT 1");
+           return true;
+         })
+      .ok();
+}
+
+namespace {
+
+Status ToStatus(const Result<bool>& done) {
+  if (!done) return Error{done.error()};
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::vector<int64_t>> SqlStore::CreateUsers(const std::vector<NewUser>& users, int64_t now) {
+  using Ids = std::vector<int64_t>;
+  return InTransaction<Ids>([&](SqlConnection& c, SqlTransaction& tx) -> Result<Ids> {
+    Ids ids;
+    ids.reserve(users.size());
+    const size_t chunk = dialect_->bulk_insert_rows();
+    for (size_t begin = 0; begin < users.size(); begin += chunk) {
+      Status inserted =
+          InsertUsers(c, users, begin, std::min(users.size(), begin + chunk), now, ids);
+      if (!inserted) return Error{inserted.error()};  // rolled back: no user is created
+    }
+    tx.Commit();
+    return ids;
+  });
+}
+
+Result<std::optional<UserRecord>> SqlStore::FindUserByName(const std::string& username) {
+  return WithConnection<std::optional<UserRecord>>([&](SqlConnection& c) {
+    return FirstUser(*c.Run(std::string(kUserColumns) + "WHERE username = $1", {username}));
+  });
+}
+
+Result<std::optional<UserRecord>> SqlStore::FindUserById(int64_t id) {
+  return WithConnection<std::optional<UserRecord>>([&](SqlConnection& c) {
+    return FirstUser(*c.Run(std::string(kUserColumns) + "WHERE id = $1", {id}));
+  });
+}
+
+Result<std::vector<UserRecord>> SqlStore::ListUsers() {
+  return WithConnection<std::vector<UserRecord>>([&](SqlConnection& c) {
+    Rows r = c.Run(std::string(kUserColumns) + "ORDER BY id");
+    std::vector<UserRecord> users;
+    for (int row = 0; row < r->Count(); ++row) users.push_back(ReadUser(*r, row));
+    return users;
+  });
+}
+
+Result<bool> SqlStore::SetStatus(const std::string& username, AccountStatus status, int64_t now) {
+  return InTransaction<bool>([&](SqlConnection& c, SqlTransaction& tx) {
+    Rows r = c.Run("UPDATE users SET status = $1, updated_at = $2 WHERE username = $3 RETURNING id",
+                   {std::string(AccountStatusName(status)), now, username});
+    if (r->Count() == 0) return false;
+    AppendChange(*dialect_, c, ChangeKind::kUser, std::to_string(r->Int(0, 0)), now);
+    tx.Commit();
+    return true;
+  });
+}
+
+Result<bool> SqlStore::SetPasswordHash(const std::string& username, const std::string& hash,
+                                       int64_t now) {
+  return InTransaction<bool>([&](SqlConnection& c, SqlTransaction& tx) {
+    return ReplaceCredential(*dialect_, c, tx, Credential::kPasswordHash, username, hash, now);
+  });
+}
+
+Result<bool> SqlStore::SetTotpSecret(const std::string& username, const std::string& sealed,
+                                     int64_t now) {
+  return InTransaction<bool>([&](SqlConnection& c, SqlTransaction& tx) {
+    return ReplaceCredential(*dialect_, c, tx, Credential::kTotpSecret, username, sealed, now);
+  });
+}
+
+Status SqlStore::UpdatePasswordHash(int64_t user_id, const std::string& hash) {
+  return ToStatus(WithConnection<bool>([&](SqlConnection& c) {
+    c.Run("UPDATE users SET password_hash = $1 WHERE id = $2", {hash, user_id});
+    return true;
+  }));
+}
+
+Result<Admission> SqlStore::AdmitLoginAttempt(const std::string& username, int64_t now,
+                                              const LockoutPolicy& policy) {
+  return InTransaction<Admission>([&](SqlConnection& c, SqlTransaction& tx) {
+    LockedAttempts before = LockAttempts(c, username);
+    AdmissionResult result = AdmitAttempt(before.state, now, policy);
+    if (before.created || result.next != before.state) WriteAttempts(c, username, result.next);
+    tx.Commit();
+    return result.admission;
+  });
+}
+
+Result<AttemptState> SqlStore::RecordLoginFailure(const std::string& username, int64_t now,
+                                                  const LockoutPolicy& policy) {
+  return InTransaction<AttemptState>([&](SqlConnection& c, SqlTransaction& tx) {
+    AttemptState after = AfterFailure(LockAttempts(c, username).state, now, policy);
+    WriteAttempts(c, username, after);
+    tx.Commit();
+    return after;
+  });
+}
+
+Status SqlStore::RecordLoginSuccess(const std::string& username) {
+  return ToStatus(WithConnection<bool>([&](SqlConnection& c) {
+    WriteAttempts(c, username, AfterSuccess());
+    return true;
+  }));
+}
+
+Result<AttemptState> SqlStore::GetAttemptState(const std::string& username) {
+  return WithConnection<AttemptState>([&](SqlConnection& c) {
+    return ReadAttempts(*c.Run(
+        "SELECT count, locked_until, last_failure_at FROM login_attempts WHERE username = $1",
+        {username}));
+  });
+}
+
+Result<bool> SqlStore::CompleteLogin(const std::string& username, int64_t user_id, int64_t otp_step,
+                                     const std::string& session_id, const std::string& refresh_hash,
+                                     int64_t refresh_expires_at, int64_t now) {
+  return InTransaction<bool>([&](SqlConnection& c, SqlTransaction& tx) {
+    Rows step = c.Run(
+        "INSERT INTO used_otp_steps(user_id, step, used_at) VALUES($1, $2, $3) "
+        "ON CONFLICT DO NOTHING",
+        {user_id, otp_step, now});
+    if (step->Affected() != 1) return false;  // rolled back: nothing written
+    WriteAttempts(c, username, AfterSuccess());
+    c.Run("INSERT INTO sessions(id, user_id, created_at) VALUES($1, $2, $3)",
+          {session_id, user_id, now});
+    c.Run(
+        "INSERT INTO refresh_tokens(hash, session_id, expires_at, created_at) "
+        "VALUES($1, $2, $3, $4)",
+        {refresh_hash, session_id, refresh_expires_at, now});
+    tx.Commit();
+    return true;
+  });
+}
+
+Result<RotationResult> SqlStore::RotateRefreshToken(const std::string& old_hash,
+                                                    const std::string& new_hash,
+                                                    int64_t new_expires_at, int64_t now) {
+  return InTransaction<RotationResult>([&](SqlConnection& c, SqlTransaction& tx) {
+    RotationResult result;
+    // Locking the token and its session serializes rotations and revocations of the session.
+    Rows r = c.Run(
+        "SELECT t.session_id, t.expires_at, t.rotated, s.user_id, s.revoked_at, u.status "
+        "FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id "
+        "JOIN users u ON u.id = s.user_id WHERE t.hash = $1 FOR UPDATE OF t, s",
+        {old_hash});
+    if (r->Count() == 0) return result;  // kUnknown
+    result.session_id = r->Text(0, 0);
+    result.user_id = r->Int(0, 3);
+    result.status = StatusFromText(r->Text(0, 5));
+    const RotationVerdict verdict = DecideRotation(
+        RotationFacts{r->Int(0, 1), r->Bool(0, 2), !r->IsNull(0, 4), result.status}, now);
+    if (verdict == RotationVerdict::kReuseDetected) {
+      RevokeSessionLocked(*dialect_, c, result.session_id, now);
+    } else if (verdict == RotationVerdict::kRotate) {
+      c.Run("UPDATE refresh_tokens SET rotated = TRUE WHERE hash = $1", {old_hash});
+      c.Run(
+          "INSERT INTO refresh_tokens(hash, session_id, expires_at, created_at) "
+          "VALUES($1, $2, $3, $4)",
+          {new_hash, result.session_id, new_expires_at, now});
+    }
+    result.outcome = OutcomeOf(verdict);
+    tx.Commit();
+    return result;
+  });
+}
+
+Result<std::optional<SessionRecord>> SqlStore::FindSession(const std::string& session_id) {
+  using Found = std::optional<SessionRecord>;
+  return WithConnection<Found>([&](SqlConnection& c) -> Found {
+    Rows r = c.Run(
+        "SELECT id, user_id, created_at, revoked_at, otp_failure_times FROM sessions "
+        "WHERE id = $1",
+        {session_id});
+    if (r->Count() == 0) return std::nullopt;
+    SessionRecord session;
+    session.id = r->Text(0, 0);
+    session.user_id = r->Int(0, 1);
+    session.created_at = r->Int(0, 2);
+    session.revoked = !r->IsNull(0, 3);
+    session.otp_failure_times = ParseOtpFailureTimes(r->Text(0, 4));
+    return session;
+  });
+}
+
+Result<bool> SqlStore::RevokeSession(const std::string& session_id, int64_t now) {
+  return InTransaction<bool>([&](SqlConnection& c, SqlTransaction& tx) {
+    bool exists =
+        c.Run("SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE", {session_id})->Count() > 0;
+    if (exists) RevokeSessionLocked(*dialect_, c, session_id, now);
+    tx.Commit();
+    return exists;
+  });
+}
+
+Result<OtpFailureOutcome> SqlStore::RecordOtpFailure(const std::string& session_id,
+                                                     const LockoutPolicy& policy, int64_t now) {
+  return InTransaction<OtpFailureOutcome>([&](SqlConnection& c, SqlTransaction& tx) {
+    Rows r = c.Run(
+        "SELECT otp_failure_times FROM sessions WHERE id = $1 AND revoked_at IS NULL "
+        "FOR UPDATE",
+        {session_id});
+    if (r->Count() == 0) return OtpFailureOutcome::kNotCounted;
+    OtpFailureStep step = AddOtpFailure(ParseOtpFailureTimes(r->Text(0, 0)), now, policy);
+    c.Run("UPDATE sessions SET otp_failure_times = $2 WHERE id = $1",
+          {session_id, FormatOtpFailureTimes(step.times)});
+    if (step.revoke)
+      RevokeSessionLocked(*dialect_, c, session_id, now);
+    else
+      AppendChange(*dialect_, c, ChangeKind::kSession, session_id, now);
+    tx.Commit();
+    return step.revoke ? OtpFailureOutcome::kRevoked : OtpFailureOutcome::kCounted;
+  });
+}
+
+Result<std::vector<SigningKeyRecord>> SqlStore::ListSigningKeys() {
+  return WithConnection<std::vector<SigningKeyRecord>>([&](SqlConnection& c) {
+    Rows r = c.Run(
+        "SELECT kid, alg, secret, created_at, retired_at FROM signing_keys "
+        "ORDER BY created_at, kid");
+    std::vector<SigningKeyRecord> keys;
+    for (int row = 0; row < r->Count(); ++row) {
+      keys.push_back(
+          {r->Text(row, 0), r->Text(row, 1), r->Bytes(row, 2), r->Int(row, 3), r->Int(row, 4)});
+    }
+    return keys;
+  });
+}
+
+Status SqlStore::AddSigningKey(const SigningKeyRecord& key, int64_t now) {
+  return ToStatus(InTransaction<bool>([&](SqlConnection& c, SqlTransaction& tx) {
+    c.Run("UPDATE signing_keys SET retired_at = $1 WHERE retired_at = 0", {now});
+    c.Run("INSERT INTO signing_keys(kid, alg, secret, created_at) VALUES($1, $2, $3, $4)",
+          {key.kid, key.alg, SqlValue::Bytes(key.secret_sealed), now});
+    AppendChange(*dialect_, c, ChangeKind::kKeys, "", now);
+    tx.Commit();
+    return true;
+  }));
+}
+
+Result<int64_t> SqlStore::LatestChangeSeq() {
+  return WithConnection<int64_t>([&](SqlConnection& c) {
+    return c.Run("SELECT COALESCE(MAX(seq), 0) FROM changes")->Int(0, 0);
+  });
+}
+
+Result<std::vector<Change>> SqlStore::ChangesSince(int64_t seq) {
+  return WithConnection<std::vector<Change>>([&](SqlConnection& c) {
+    Rows r =
+        c.Run("SELECT seq, kind, ref FROM changes WHERE seq > $1 ORDER BY seq LIMIT 10000", {seq});
+    std::vector<Change> changes;
+    for (int row = 0; row < r->Count(); ++row) {
+      changes.push_back(Change{r->Int(row, 0), ParseChangeKind(r->Text(row, 1)), r->Text(row, 2)});
+    }
+    return changes;
+  });
+}
+
+Result<std::optional<std::string>> SqlStore::GetSetting(const std::string& name) {
+  return WithConnection<std::optional<std::string>>(
+      [&](SqlConnection& c) { return ReadSetting(c, name); });
+}
+
+Result<std::string> SqlStore::PutSettingIfAbsent(const std::string& name,
+                                                 const std::string& value) {
+  return InTransaction<std::string>([&](SqlConnection& c, SqlTransaction& tx) {
+    c.Run("INSERT INTO settings(name, value) VALUES($1, $2) ON CONFLICT (name) DO NOTHING",
+          {name, SqlValue::Bytes(value)});
+    std::string stored = ReadSetting(c, name).value();
+    tx.Commit();
+    return stored;
+  });
+}
+
+Status SqlStore::Prune(int64_t now, int64_t access_ttl_s, const LockoutPolicy& lockout) {
+  const PruneHorizons h = PruneHorizonsAt(now, access_ttl_s, lockout);
+  return ToStatus(InTransaction<bool>([&](SqlConnection& c, SqlTransaction& tx) {
+    // Sessions first: those whose every token is about to go (found through the expiry index).
+    c.Run(
+        "DELETE FROM sessions WHERE id IN (SELECT session_id FROM refresh_tokens "
+        "WHERE expires_at <= $1 AND created_at <= $2) AND NOT EXISTS (SELECT 1 FROM "
+        "refresh_tokens r WHERE r.session_id = sessions.id AND (r.expires_at > $1 OR "
+        "r.created_at > $2))",
+        {h.token_expired_by, h.token_created_by});
+    c.Run("DELETE FROM refresh_tokens WHERE expires_at <= $1 AND created_at <= $2",
+          {h.token_expired_by, h.token_created_by});
+    c.Run("DELETE FROM used_otp_steps WHERE used_at < $1", {h.otp_step_used_before});
+    c.Run("DELETE FROM changes WHERE at < $1", {h.change_before});
+    c.Run(
+        "DELETE FROM login_attempts WHERE (locked_until != 0 AND locked_until <= $1) OR "
+        "(locked_until = 0 AND last_failure_at <= $2)",
+        {h.lock_ended_by, h.last_failure_by});
+    tx.Commit();
+    return true;
+  }));
+}
+
+}  // namespace authgate
