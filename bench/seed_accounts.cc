@@ -11,7 +11,7 @@
 #include "core/encoding.h"
 #include "core/password.h"
 #include "core/random.h"
-#include "service/auth_service.h"
+#include "service/totp_sealing.h"
 #include "store/open_store.h"
 
 int main(int argc, char** argv) {

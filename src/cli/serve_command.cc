@@ -5,7 +5,6 @@
 
 #include <atomic>
 #include <boost/asio/signal_set.hpp>
-#include <condition_variable>
 #include <filesystem>
 #include <thread>
 
@@ -15,6 +14,7 @@
 #include "http/server.h"
 #include "service/argon2_choice.h"
 #include "service/auth_service.h"
+#include "service/change_follower.h"
 #include "service/hasher_processes.h"
 
 namespace authgate::cli {
@@ -33,49 +33,6 @@ void RaiseFileLimit() {
     setrlimit(RLIMIT_NOFILE, &limit);
   }
 }
-
-// Polls the store's change log (cache invalidation across processes) and prunes now and then.
-class ChangeFollower {
- public:
-  ChangeFollower(AuthService& service, Store& store, const Clock& clock, int64_t access_ttl_s,
-                 LockoutPolicy lockout)
-      : thread_([this, &service, &store, &clock, access_ttl_s, lockout] {
-          int64_t last_prune = 0;
-          bool following = true;
-          std::unique_lock<std::mutex> lock(mutex_);
-          while (!stop_) {
-            lock.unlock();
-            // Logged on transitions only: an outage must not write 50 lines a second.
-            bool ok = service.FollowChanges();
-            if (ok != following) {
-              if (ok) spdlog::info("store: change log readable again");
-              else spdlog::warn("store: cannot read the change log (store unreachable?)");
-              following = ok;
-            }
-            int64_t now = clock.NowSeconds();
-            if (now - last_prune >= 60) {
-              if (!store.Prune(now, access_ttl_s, lockout)) spdlog::warn("store: prune failed");
-              last_prune = now;
-            }
-            lock.lock();
-            wake_.wait_for(lock, std::chrono::milliseconds(20), [this] { return stop_; });
-          }
-        }) {}
-  ~ChangeFollower() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stop_ = true;
-    }
-    wake_.notify_all();
-    thread_.join();
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stop_ = false;
-  std::thread thread_;
-};
 
 constexpr int kHashWorkerNice = 10;
 
@@ -137,7 +94,7 @@ int Serve(const GlobalOptions& options, const std::string& listen_override) {
   KeyRing keys(store, *context->box, settings.jwt.alg, settings.access_ttl_s);
   Status ensured = keys.EnsureSigningKey(clock.NowSeconds());
   if (!ensured) return Fail(ensured.error());
-  StateCache cache;
+  VerifyCache cache;
   Metrics metrics;
   // Hashes run in helper processes, one per hash worker (why: service/hasher_processes.h); in
   // this process only if they cannot start.
@@ -159,7 +116,9 @@ int Serve(const GlobalOptions& options, const std::string& listen_override) {
   PasswordVerifier& passwords = hashers ? static_cast<PasswordVerifier&>(**hashers) : in_process;
   AuthService service(store, *context->box, keys, cache, metrics, **audit, clock, passwords,
                       settings);
-  if (!service.FollowChanges()) return Fail("store: cannot read the change log");
+  ChangeFollower follower(store, keys, cache, service.health(), clock,
+                          {.access_ttl_s = config.tokens.access_ttl_s, .lockout = settings.lockout});
+  if (!follower.Poll()) return Fail("store: cannot read the change log");
 
   // Hashing runs at a lower priority than the I/O threads: logins use the idle cores, but an
   // authorization check never waits behind an Argon2id hash (issue #4 (d)). With helpers, the
@@ -207,7 +166,7 @@ int Serve(const GlobalOptions& options, const std::string& listen_override) {
     server.Drain();
     if (management) management->Drain();
   });
-  ChangeFollower follower(service, store, clock, config.tokens.access_ttl_s, settings.lockout);
+  follower.Start();
   server.Run();
   spdlog::info("authgate stopped");
   return 0;

@@ -18,7 +18,7 @@
 #include "core/encoding.h"
 #include "core/password.h"
 #include "core/random.h"
-#include "service/auth_service.h"
+#include "service/totp_sealing.h"
 
 namespace authgate::cli {
 namespace {

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "http/bearer_extractor.h"
 #include "http/client_address.h"
 #include "http/envelope.h"
 #include "http/openapi_document.h"
@@ -332,9 +333,7 @@ ApiHandler::Answer ApiHandler::HandleRefresh(const HttpRequest& request,
 
 ApiHandler::Answer ApiHandler::HandlePrivate(const HttpRequest& request, bool logout,
                                              const std::string& client, const Later& later) {
-  const HttpRequest::FieldValues authorization = request.Find("Authorization");
-  const HttpRequest::FieldValues otp = request.Find("otp");
-  RequestCredentials credentials{authorization.first, authorization.count, otp.first, otp.count};
+  RequestCredentials credentials = ExtractCredentials(request);
   if (!logout) {
     // From memory on this event loop when it can; otherwise on the store pool (DESIGN: an
     // event loop never waits), or 503 at once while the store is known to be down.
@@ -344,9 +343,9 @@ ApiHandler::Answer ApiHandler::HandlePrivate(const HttpRequest& request, bool lo
   }
   // The pool outlives the request's buffers: it gets copies.
   return OnPool(deps_.store_pool, later,
-                [this, logout, credentials, authorization = std::string(credentials.authorization),
+                [this, logout, credentials, token = std::string(credentials.token),
                  otp = std::string(credentials.otp), client]() mutable {
-    credentials.authorization = authorization;
+    credentials.token = token;
     credentials.otp = otp;
     if (!logout) return VerifyResponse(deps_.service.Verify(credentials));
     Outcome<Identity> outcome = deps_.service.Logout(credentials, client);

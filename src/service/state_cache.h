@@ -1,11 +1,8 @@
-// StateCache: what the verify hot path needs that can change (account status, the decrypted
-// TOTP secret, session revocation), kept in memory so a verify needs no store round-trip in the
-// common case. Entries are filled on a miss and dropped on every change: at once for changes
-// made by this process, and through the store's change log (polled) for changes made elsewhere.
-// Bounded: when full, it is emptied and refills on demand.
-//
-// A fill races with invalidations: read Generation() before loading from the store and pass it
-// to Put*, which stores nothing if any invalidation happened in between (no stale entry sticks).
+// StateCache: VerifyCache's state part (service/verify_cache.h): what the verify hot path needs
+// that can change (account status, the decrypted TOTP secret, session revocation and recent
+// otp failures), as last read from the store. Put* implement rule 2 of VerifyCache's generation
+// rule: they store nothing if any invalidation happened since `generation` was read. Bounded:
+// when full, a map is emptied and refills on demand. Thread-safe.
 #pragma once
 
 #include <atomic>

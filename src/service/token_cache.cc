@@ -21,6 +21,13 @@ void TokenCache::Put(std::string_view token, std::shared_ptr<const VerifiedToken
   shard.entries.emplace(digest, std::move(verified));
 }
 
+void TokenCache::Erase(std::string_view token) {
+  const TokenDigester::Digest digest = digest_(token);
+  Shard& shard = shards_[digest[15] % kShards];
+  std::unique_lock lock(shard.mutex);
+  shard.entries.erase(digest);
+}
+
 void TokenCache::Clear() {
   for (Shard& shard : shards_) {
     std::unique_lock lock(shard.mutex);

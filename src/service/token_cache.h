@@ -1,9 +1,9 @@
-// TokenCache: access tokens whose signature and claims were already verified, so the verify
-// hot path does not decode, parse and check the same JWT again on every request. Keyed by the
-// token's TokenDigester digest (a keyed PRF of its exact bytes): nobody can aim at an entry, and
-// a hit means "these very bytes verified before". The claims are kept; expiry is still checked
-// against `now` by the caller. Bounded: when a shard is full it is emptied. Cleared whenever
-// the signing keys change.
+// TokenCache: VerifyCache's token part (service/verify_cache.h): access tokens whose signature
+// and claims were already verified, so the verify hot path does not decode, parse and check the
+// same JWT again on every request. Keyed by the token's TokenDigester digest (a keyed PRF of
+// its exact bytes): nobody can aim at an entry, and a hit means "these very bytes verified
+// before". The claims are kept; expiry is still checked against `now` by the caller. Bounded:
+// when a shard is full it is emptied. Thread-safe.
 #pragma once
 
 #include <array>
@@ -32,6 +32,7 @@ class TokenCache {
 
   std::shared_ptr<const VerifiedToken> Find(std::string_view token) const;
   void Put(std::string_view token, std::shared_ptr<const VerifiedToken> verified);
+  void Erase(std::string_view token);
   void Clear();
 
  private:

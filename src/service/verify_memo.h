@@ -1,20 +1,13 @@
-// VerifyMemo: one thread's memo of access tokens that passed a full verification.
-//
-// The shared caches of the verify path (TokenCache, StateCache) are exact but shared: each hit
-// takes a lock and touches reference counts, cache lines that move between the cores serving
-// requests. AuthService keeps one VerifyMemo per thread (like Envoy's thread-local slots), so a
-// repeated verification touches only its own thread's memory.
-//
-// An entry says "these exact token bytes verified, for this session of this active user, and
-// the session had no otp failures". It holds while the StateCache's generation is the one the
-// memo was filled under (every invalidation of a session or user, and every change of signing
-// keys, bumps it); the caller checks expiry and the otp code on every use. The entry keeps its
-// own copy of the user's current otp window, so checking a code takes no lock.
+// VerifyMemo: VerifyCache's per-thread part (service/verify_cache.h): one thread's memo of
+// access tokens that passed a full verification. An entry says "these exact token bytes
+// verified, for this session of this active user, and the session had no otp failures"; it
+// holds under VerifyCache's generation rule (Sync forgets everything when the generation moves).
+// The entry keeps its own copy of the user's current otp window, so checking a code takes no
+// lock.
 //
 // Entries are keyed by the token's TokenDigester digest under the memo's own key: a hit means
-// these very bytes verified before, and no token bytes are kept or compared. Only tokens
-// that passed a full verification enter it; bounded by `max_entries` (emptied when full). Not
-// thread-safe: one per thread.
+// these very bytes verified before, and no token bytes are kept or compared. Bounded by
+// `max_entries` (emptied when full). Not thread-safe: one per thread.
 #pragma once
 
 #include <cstdint>

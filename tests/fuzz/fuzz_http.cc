@@ -32,7 +32,7 @@ struct World {
   std::unique_ptr<Store> store;
   std::unique_ptr<CryptoBox> box;
   std::unique_ptr<KeyRing> keys;
-  StateCache cache;
+  VerifyCache cache;
   Metrics metrics;
   std::unique_ptr<AuditLog> audit;
   SystemClock clock;

@@ -1,0 +1,96 @@
+#include "service/change_follower.h"
+
+#include <charconv>
+
+#include <spdlog/spdlog.h>
+
+namespace authgate {
+
+ChangeFollower::ChangeFollower(Store& store, KeyRing& keys, VerifyCache& cache,
+                               StoreHealth& health, const Clock& clock, Settings settings)
+    : store_(store),
+      keys_(keys),
+      cache_(cache),
+      health_(health),
+      clock_(clock),
+      settings_(settings) {}
+
+ChangeFollower::~ChangeFollower() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool ChangeFollower::Poll() {
+  if (seen_seq_ < 0) {
+    Result<int64_t> latest = store_.LatestChangeSeq();
+    health_.Probed(latest.ok());
+    if (!latest) return false;
+    seen_seq_ = *latest;
+    return true;
+  }
+  Result<std::vector<Change>> changes = store_.ChangesSince(seen_seq_);
+  health_.Probed(changes.ok());
+  if (!changes) return false;
+  return Apply(*changes);
+}
+
+bool ChangeFollower::Apply(const std::vector<Change>& changes) {
+  int64_t seen = seen_seq_;
+  bool keys_changed = false;
+  for (const Change& change : changes) {
+    switch (change.kind) {
+      case ChangeKind::kUser: {
+        int64_t id = 0;
+        auto parsed = std::from_chars(change.ref.data(), change.ref.data() + change.ref.size(), id);
+        if (parsed.ec == std::errc()) cache_.InvalidateUser(id);
+        else cache_.Clear();
+        break;
+      }
+      case ChangeKind::kSession: cache_.InvalidateSession(change.ref); break;
+      case ChangeKind::kKeys: keys_changed = true; break;
+    }
+    seen = change.seq;
+  }
+  if (keys_changed) {
+    // Not marked as seen: the next poll reads these changes again and retries the reload.
+    if (!keys_.Load()) return false;
+    cache_.ForgetKeys();
+  }
+  seen_seq_ = seen;
+  return true;
+}
+
+void ChangeFollower::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void ChangeFollower::Run() {
+  int64_t last_prune = 0;
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!stop_) {
+    lock.unlock();
+    LogTransition(Poll());
+    const int64_t now = clock_.NowSeconds();
+    if (now - last_prune >= settings_.prune_interval_s) {
+      if (!store_.Prune(now, settings_.access_ttl_s, settings_.lockout)) {
+        spdlog::warn("store: prune failed");
+      }
+      last_prune = now;
+    }
+    lock.lock();
+    wake_.wait_for(lock, settings_.poll_interval, [this] { return stop_; });
+  }
+}
+
+void ChangeFollower::LogTransition(bool ok) {
+  if (ok == following_) return;
+  if (ok) spdlog::info("store: change log readable again");
+  else spdlog::warn("store: cannot read the change log (store unreachable?)");
+  following_ = ok;
+}
+
+}  // namespace authgate

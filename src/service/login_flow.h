@@ -1,0 +1,60 @@
+// LoginFlow: the login use case (SPEC §2): username, password and a TOTP code in, a token grant
+// out, under the per-username lockout the store keeps exactly (Store::AdmitLoginAttempt).
+//
+// Every wrong credential looks alike (SPEC §10.5): an unknown name, a wrong password, a right
+// password with a wrong or reused otp, and a name no account can have all get the same answer
+// (400 USERNAME_OR_PASSWORD_INCORRECT), the same metrics family and about the same time (an
+// Argon2id verification runs for each, against a dummy hash when there is no account). Whoever
+// holds a leaked password learns nothing without the second factor. Only the account's status
+// is told, and only once both factors were proven. A name no account can have never reaches the
+// store, so it cannot fill the lockout table.
+//
+// Blocks (Argon2id through PasswordVerifier, store calls): call it from the hash pool. While
+// StoreHealth says the store is down it answers 503 without trying it. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/requests.h"
+#include "service/outcome.h"
+#include "service/password_verifier.h"
+#include "service/service_context.h"
+#include "service/token_issuer.h"
+
+namespace authgate {
+
+class LoginFlow {
+ public:
+  LoginFlow(ServiceContext context, PasswordVerifier& passwords);
+
+  Outcome<TokenGrant> Login(const LoginRequest& request, const std::string& client);
+
+ private:
+  // The answer for a name no account can have: that of an unknown name, with nothing stored.
+  Outcome<TokenGrant> RefuseImpossibleName(const LoginRequest& request, const std::string& client);
+  Outcome<TokenGrant> RefuseLocked(const std::string& username, const std::string& client);
+  // After the password was proven: checks the login otp and completes the login.
+  Outcome<TokenGrant> LoginWithProvenPassword(const LoginRequest& request, const UserRecord& user,
+                                              int64_t now, const std::string& client);
+  // The otp step `request.otp` proves for `user`, or the reason it proves nothing.
+  std::optional<int64_t> ProveOtp(const LoginRequest& request, const UserRecord& user, int64_t now,
+                                  const char** failure);
+  // Both factors proven of an account that may not log in: told, but no token is issued.
+  Outcome<TokenGrant> RefuseStatus(const UserRecord& user, const std::string& client);
+  // Both factors proven of an active account: the session, its tokens, a rehash if due.
+  Outcome<TokenGrant> Complete(const LoginRequest& request, const UserRecord& user, int64_t step,
+                               int64_t now, const std::string& client);
+  // A wrong credential: counted against the name (locking it at the limit), one answer.
+  Outcome<TokenGrant> Incorrect(const std::string& username, int64_t now,
+                                const std::string& client, const char* reason);
+  Outcome<TokenGrant> StoreFailed();
+
+  const ServiceContext context_;
+  PasswordVerifier& passwords_;
+  const TokenIssuer issuer_;
+  std::string dummy_hash_;
+};
+
+}  // namespace authgate

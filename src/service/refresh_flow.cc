@@ -1,0 +1,58 @@
+#include "service/refresh_flow.h"
+
+namespace authgate {
+
+RefreshFlow::RefreshFlow(ServiceContext context)
+    : context_(std::move(context)), issuer_(context_.keys, context_.settings) {}
+
+Outcome<TokenGrant> RefreshFlow::Refresh(const RefreshRequest& request,
+                                         const std::string& client) {
+  const int64_t now = context_.clock.NowSeconds();
+  if (!context_.health.Up()) return Outcome<TokenGrant>::Unavailable();
+  const NewRefreshToken next = issuer_.NewRefresh();
+  Result<RotationResult> rotation = context_.store.RotateRefreshToken(
+      RefreshTokenHash(request.refresh_token), next.hash,
+      now + context_.settings.refresh_ttl_s, now);
+  if (!rotation) {
+    context_.health.CallFailed();
+    return Outcome<TokenGrant>::Unavailable();
+  }
+  switch (rotation->outcome) {
+    case RotationOutcome::kUnknown: return Invalid(*rotation, client, "unknown");
+    case RotationOutcome::kExpired: return Invalid(*rotation, client, "expired");
+    case RotationOutcome::kRevoked: return Invalid(*rotation, client, "revoked");
+    case RotationOutcome::kReuseDetected: return ReuseDetected(*rotation, client);
+    case RotationOutcome::kAccountBlocked:
+      context_.metrics.Count("refreshes", AccountStatusName(rotation->status));
+      return Outcome<TokenGrant>::Fail(Rejection::kBadRequest, AccountStatusCode(rotation->status));
+    case RotationOutcome::kRotated: break;
+  }
+  context_.metrics.Count("refreshes", "success");
+  context_.audit.Write("refresh", {{"result", "success"}, {"userId", rotation->user_id},
+                                   {"sessionId", rotation->session_id}, {"client", client}},
+                       context_.clock.NowMillis());
+  return issuer_.Grant(rotation->user_id, rotation->session_id, next.token, now);
+}
+
+Outcome<TokenGrant> RefreshFlow::ReuseDetected(const RotationResult& rotation,
+                                               const std::string& client) {
+  context_.cache.InvalidateSession(rotation.session_id);
+  context_.metrics.Count("refresh_reuse", "rotated_token_presented");
+  context_.metrics.Count("revocations", "refresh_reuse");
+  context_.audit.Write("revocation", {{"reason", "refresh_reuse"}, {"userId", rotation.user_id},
+                                      {"sessionId", rotation.session_id}, {"client", client}},
+                       context_.clock.NowMillis());
+  return Invalid(rotation, client, "reuse_detected");
+}
+
+Outcome<TokenGrant> RefreshFlow::Invalid(const RotationResult& rotation,
+                                         const std::string& client, const char* reason) {
+  context_.metrics.Count("refreshes", reason);
+  context_.audit.Write("refresh", {{"result", "failure"}, {"reason", reason}, {"client", client},
+                                   {"sessionId", rotation.session_id}},
+                       context_.clock.NowMillis());
+  return Outcome<TokenGrant>::Fail(Rejection::kUnauthorized, MessageCode::kTokenInvalid,
+                                   "refreshToken");
+}
+
+}  // namespace authgate

@@ -1,0 +1,22 @@
+// ServiceSettings: the configuration the use cases share (lockout, password hashing, tokens,
+// otp skew), read from the config file once at startup and never changed afterwards.
+#pragma once
+
+#include <cstdint>
+
+#include "core/jwt.h"
+#include "core/lockout.h"
+#include "core/password.h"
+
+namespace authgate {
+
+struct ServiceSettings {
+  LockoutPolicy lockout;
+  PasswordParams password;
+  JwtPolicy jwt;
+  int64_t access_ttl_s = 3600;
+  int64_t refresh_ttl_s = 86400;
+  int skew_steps = 1;
+};
+
+}  // namespace authgate

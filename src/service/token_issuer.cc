@@ -1,0 +1,44 @@
+#include "service/token_issuer.h"
+
+#include <sodium.h>
+
+#include "core/encoding.h"
+#include "core/random.h"
+
+namespace authgate {
+
+std::string RefreshTokenHash(const std::string& token) {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(token.data()), token.size());
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+}
+
+NewRefreshToken TokenIssuer::NewRefresh() const {
+  NewRefreshToken refresh;
+  refresh.token = RandomToken();
+  refresh.hash = RefreshTokenHash(refresh.token);
+  return refresh;
+}
+
+Outcome<TokenGrant> TokenIssuer::Grant(int64_t user_id, const std::string& session_id,
+                                       const std::string& refresh_token, int64_t now) const {
+  std::shared_ptr<const KeySet> keys = keys_.Snapshot();
+  if (!keys->signing) return Outcome<TokenGrant>::Unavailable();  // keys not loaded yet
+  JwtClaims claims;
+  claims.iss = settings_.jwt.issuer;
+  claims.aud = settings_.jwt.audience;
+  claims.sub = std::to_string(user_id);
+  claims.sid = session_id;
+  claims.jti = RandomId();
+  claims.iat = now;
+  claims.exp = now + settings_.access_ttl_s;
+  TokenGrant grant;
+  grant.user_id = user_id;
+  grant.access_token = SignJwt(claims, *keys->signing);
+  grant.expires_in = settings_.access_ttl_s;
+  grant.refresh_token = refresh_token;
+  grant.refresh_expires_in = settings_.refresh_ttl_s;
+  return Outcome<TokenGrant>::Success(std::move(grant));
+}
+
+}  // namespace authgate

@@ -1,0 +1,283 @@
+#include "fake_store.h"
+
+namespace authgate {
+namespace {
+
+Error Unreachable() { return Error{"fake store: unreachable"}; }
+
+}  // namespace
+
+bool FakeStore::Enter() {
+  calls_.fetch_add(1);
+  return !failing_.load();
+}
+
+UserRecord* FakeStore::UserNamed(const std::string& username) {
+  for (auto& [id, user] : users_) {
+    if (user.username == username) return &user;
+  }
+  return nullptr;
+}
+
+void FakeStore::AppendChange(ChangeKind kind, std::string ref) {
+  const int64_t seq = changes_.empty() ? 1 : changes_.back().seq + 1;
+  changes_.push_back({seq, kind, std::move(ref)});
+}
+
+void FakeStore::RevokeLocked(const std::string& session_id) {
+  sessions_[session_id].revoked = true;
+  AppendChange(ChangeKind::kSession, session_id);
+}
+
+bool FakeStore::Ping() { return Enter(); }
+
+Result<std::vector<int64_t>> FakeStore::CreateUsers(const std::vector<NewUser>& users,
+                                                    int64_t now) {
+  if (!Enter()) return Unreachable();
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const NewUser& user : users) {
+    if (UserNamed(user.username) != nullptr) return Error{"user exists: " + user.username};
+  }
+  std::vector<int64_t> ids;
+  for (const NewUser& user : users) {
+    const int64_t id = next_user_id_++;
+    users_[id] = {id, user.username, user.password_hash, user.totp_secret_sealed, user.status,
+                  now, now};
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+Result<std::optional<UserRecord>> FakeStore::FindUserByName(const std::string& username) {
+  if (!Enter()) return Unreachable();
+  std::lock_guard<std::mutex> lock(mutex_);
+  const UserRecord* user = UserNamed(username);
+  if (user == nullptr) return std::optional<UserRecord>();
+  return std::optional<UserRecord>(*user);
+}
+
+Result<std::optional<UserRecord>> FakeStore::FindUserById(int64_t id) {
+  if (!Enter()) return Unreachable();
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = users_.find(id);
+  if (it == users_.end()) return std::optional<UserRecord>();
+  return std::optional<UserRecord>(it->second);
+}
+
+Result<std::vector<UserRecord>> FakeStore::ListUsers() {
+  if (!Enter()) return Unreachable();
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<UserRecord> users;
+  for (const auto& [id, user] : users_) users.push_back(user);
+  return users;
+}
+
+Result<bool> FakeStore::SetStatus(const std::string& username, AccountStatus status,
+                                  int64_t now) {
+  if (!Enter()) return Unreachable();
+  std::lock_guard<std::mutex> lock(mutex_);
+  UserRecord* user = UserNamed(username);
+  if (user == nullptr) return false;
+  user->status = status;
+  user->updated_at = now;
+  AppendChange(ChangeKind::kUser, std::to_string(user->id));
+  return true;
+}
+
+Result<bool> FakeStore::ReplaceCredential(const std::string& username,
+                                          std::string UserRecord::*field,
+                                          const std::string& value, int64_t now) {
+  if (!Enter()) return Unreachable();
+  std::lock_guard<std::mutex> lock(mutex_);
+  UserRecord* user = UserNamed(username);
+  if (user == nullptr) return false;
+  user->*field = value;
+  user->updated_at = now;
+  for (auto& [id, session] : sessions_) {
+    if (session.user_id == user->id) session.revoked = true;
+  }
+  AppendChange(ChangeKind::kUser, std::to_string(user->id));
+  return true;
+}
+
+Result<bool> FakeStore::SetPasswordHash(const std::string& username, const std::string& hash,
+                                        int64_t now) {
+  return ReplaceCredential(username, &UserRecord::password_hash, hash, now);
+}
+
+Result<bool> FakeStore::SetTotpSecret(const std::string& username, const std::string& sealed,
+                                      int64_t now) {
+  return ReplaceCredential(username, &UserRecord::totp_secret_sealed, sealed, now);
+}
+
+Status FakeStore::UpdatePasswordHash(int64_t user_id, const std::string& hash) {
+  if (!Enter()) return Unreachable();
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = users_.find(user_id);
+  if (it != users_.end()) it->second.password_hash = hash;
+  return Status::Ok();
+}
+
+Result<Admission> FakeStore::AdmitLoginAttempt(const std::string& username, int64_t now,
+                                               const LockoutPolicy& policy) {
+  if (!Enter()) return Unreachable();
+  std::lock_guard<std::mutex> lock(mutex_);
+  AdmissionResult result = AdmitAttempt(attempts_[username], now, policy);
+  attempts_[username] = result.next;
+  return result.admission;
+}
+
+Result<AttemptState> FakeStore::RecordLoginFailure(const std::string& username, int64_t now,
+                                                   const LockoutPolicy& policy) {
+  if (!Enter()) return Unreachable();
+  std::lock_guard<std::mutex> lock(mutex_);
+  AttemptState& state = attempts_[username];
+  state = AfterFailure(state, now, policy);
+  return state;
+}
+
+Status FakeStore::RecordLoginSuccess(const std::string& username) {
+  if (!Enter()) return Unreachable();
+  std::lock_guard<std::mutex> lock(mutex_);
+  attempts_[username] = AfterSuccess();
+  return Status::Ok();
+}
+
+Result<AttemptState> FakeStore::GetAttemptState(const std::string& username) {
+  if (!Enter()) return Unreachable();
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = attempts_.find(username);
+  return it == attempts_.end() ? AttemptState{} : it->second;
+}
+
+Result<bool> FakeStore::CompleteLogin(const std::string& username, int64_t user_id,
+                                      int64_t otp_step, const std::string& session_id,
+                                      const std::string& refresh_hash,
+                                      int64_t refresh_expires_at, int64_t now) {
+  if (!Enter()) return Unreachable();
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!used_steps_.insert({user_id, otp_step}).second) return false;
+  attempts_[username] = AfterSuccess();
+  sessions_[session_id] = {session_id, user_id, now, false, {}};
+  refresh_tokens_[refresh_hash] = {session_id, refresh_expires_at, false};
+  return true;
+}
+
+Result<RotationResult> FakeStore::RotateRefreshToken(const std::string& old_hash,
+                                                     const std::string& new_hash,
+                                                     int64_t new_expires_at, int64_t now) {
+  if (!Enter()) return Unreachable();
+  std::lock_guard<std::mutex> lock(mutex_);
+  RotationResult result;
+  auto token = refresh_tokens_.find(old_hash);
+  if (token == refresh_tokens_.end()) return result;  // kUnknown
+  const SessionRecord& session = sessions_.at(token->second.session_id);
+  result.session_id = session.id;
+  result.user_id = session.user_id;
+  result.status = users_.at(session.user_id).status;
+  if (session.revoked) {
+    result.outcome = RotationOutcome::kRevoked;
+  } else if (token->second.rotated) {
+    RevokeLocked(session.id);
+    result.outcome = RotationOutcome::kReuseDetected;
+  } else if (token->second.expires_at <= now) {
+    result.outcome = RotationOutcome::kExpired;
+  } else if (result.status != AccountStatus::kActive) {
+    result.outcome = RotationOutcome::kAccountBlocked;
+  } else {
+    token->second.rotated = true;
+    refresh_tokens_[new_hash] = {session.id, new_expires_at, false};
+    result.outcome = RotationOutcome::kRotated;
+  }
+  return result;
+}
+
+Result<std::optional<SessionRecord>> FakeStore::FindSession(const std::string& session_id) {
+  if (!Enter()) return Unreachable();
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = sessions_.find(session_id);
+  if (it == sessions_.end()) return std::optional<SessionRecord>();
+  return std::optional<SessionRecord>(it->second);
+}
+
+Result<bool> FakeStore::RevokeSession(const std::string& session_id, int64_t) {
+  if (!Enter()) return Unreachable();
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (sessions_.count(session_id) == 0) return false;
+  RevokeLocked(session_id);
+  return true;
+}
+
+Result<OtpFailureOutcome> FakeStore::RecordOtpFailure(const std::string& session_id,
+                                                      const LockoutPolicy& policy, int64_t now) {
+  if (!Enter()) return Unreachable();
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = sessions_.find(session_id);
+  if (it == sessions_.end() || it->second.revoked) return OtpFailureOutcome::kNotCounted;
+  OtpFailureStep step = AddOtpFailure(it->second.otp_failure_times, now, policy);
+  it->second.otp_failure_times = step.times;
+  if (!step.revoke) {
+    AppendChange(ChangeKind::kSession, session_id);
+    return OtpFailureOutcome::kCounted;
+  }
+  RevokeLocked(session_id);
+  return OtpFailureOutcome::kRevoked;
+}
+
+Result<std::vector<SigningKeyRecord>> FakeStore::ListSigningKeys() {
+  if (!Enter()) return Unreachable();
+  std::lock_guard<std::mutex> lock(mutex_);
+  return keys_;
+}
+
+Status FakeStore::AddSigningKey(const SigningKeyRecord& key, int64_t now) {
+  if (!Enter()) return Unreachable();
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (SigningKeyRecord& old : keys_) {
+    if (old.retired_at == 0) old.retired_at = now;
+  }
+  SigningKeyRecord added = key;
+  added.created_at = now;
+  added.retired_at = 0;
+  keys_.push_back(added);
+  AppendChange(ChangeKind::kKeys, "");
+  return Status::Ok();
+}
+
+Result<int64_t> FakeStore::LatestChangeSeq() {
+  if (!Enter()) return Unreachable();
+  std::lock_guard<std::mutex> lock(mutex_);
+  return changes_.empty() ? int64_t{0} : changes_.back().seq;
+}
+
+Result<std::vector<Change>> FakeStore::ChangesSince(int64_t seq) {
+  if (!Enter()) return Unreachable();
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<Change> later;
+  for (const Change& change : changes_) {
+    if (change.seq > seq) later.push_back(change);
+  }
+  return later;
+}
+
+Result<std::optional<std::string>> FakeStore::GetSetting(const std::string& name) {
+  if (!Enter()) return Unreachable();
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = settings_.find(name);
+  if (it == settings_.end()) return std::optional<std::string>();
+  return std::optional<std::string>(it->second);
+}
+
+Result<std::string> FakeStore::PutSettingIfAbsent(const std::string& name,
+                                                  const std::string& value) {
+  if (!Enter()) return Unreachable();
+  std::lock_guard<std::mutex> lock(mutex_);
+  return settings_.emplace(name, value).first->second;
+}
+
+Status FakeStore::Prune(int64_t, int64_t, const LockoutPolicy&) {
+  if (!Enter()) return Unreachable();
+  return Status::Ok();
+}
+
+}  // namespace authgate

@@ -1,0 +1,95 @@
+// FakeStore: store.h's interface in memory, for the service's unit tests. One mutex makes every
+// operation the atomic step store.h promises, and the use-case decisions are core's (lockout,
+// otp failures), so the service sees a store that behaves like the real ones. Only the fields
+// the service reads are kept (no created_at on keys, no prune rules beyond a count).
+//
+// Test handles: calls() counts every operation (to prove a path never touches the store), and
+// SetFailing(true) makes every operation fail as an unreachable store does (the 503 and circuit
+// paths). Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "store/store.h"
+
+namespace authgate {
+
+class FakeStore final : public Store {
+ public:
+  uint64_t calls() const { return calls_.load(); }
+  void SetFailing(bool failing) { failing_.store(failing); }
+
+  bool Ping() override;
+  Result<std::vector<int64_t>> CreateUsers(const std::vector<NewUser>& users,
+                                           int64_t now) override;
+  Result<std::optional<UserRecord>> FindUserByName(const std::string& username) override;
+  Result<std::optional<UserRecord>> FindUserById(int64_t id) override;
+  Result<std::vector<UserRecord>> ListUsers() override;
+  Result<bool> SetStatus(const std::string& username, AccountStatus status, int64_t now) override;
+  Result<bool> SetPasswordHash(const std::string& username, const std::string& hash,
+                               int64_t now) override;
+  Result<bool> SetTotpSecret(const std::string& username, const std::string& sealed,
+                             int64_t now) override;
+  Status UpdatePasswordHash(int64_t user_id, const std::string& hash) override;
+  Result<Admission> AdmitLoginAttempt(const std::string& username, int64_t now,
+                                      const LockoutPolicy& policy) override;
+  Result<AttemptState> RecordLoginFailure(const std::string& username, int64_t now,
+                                          const LockoutPolicy& policy) override;
+  Status RecordLoginSuccess(const std::string& username) override;
+  Result<AttemptState> GetAttemptState(const std::string& username) override;
+  Result<bool> CompleteLogin(const std::string& username, int64_t user_id, int64_t otp_step,
+                             const std::string& session_id, const std::string& refresh_hash,
+                             int64_t refresh_expires_at, int64_t now) override;
+  Result<RotationResult> RotateRefreshToken(const std::string& old_hash,
+                                            const std::string& new_hash, int64_t new_expires_at,
+                                            int64_t now) override;
+  Result<std::optional<SessionRecord>> FindSession(const std::string& session_id) override;
+  Result<bool> RevokeSession(const std::string& session_id, int64_t now) override;
+  Result<OtpFailureOutcome> RecordOtpFailure(const std::string& session_id,
+                                             const LockoutPolicy& policy, int64_t now) override;
+  Result<std::vector<SigningKeyRecord>> ListSigningKeys() override;
+  Status AddSigningKey(const SigningKeyRecord& key, int64_t now) override;
+  Result<int64_t> LatestChangeSeq() override;
+  Result<std::vector<Change>> ChangesSince(int64_t seq) override;
+  Result<std::optional<std::string>> GetSetting(const std::string& name) override;
+  Result<std::string> PutSettingIfAbsent(const std::string& name,
+                                         const std::string& value) override;
+  Status Prune(int64_t now, int64_t access_ttl_s, const LockoutPolicy& lockout) override;
+
+ private:
+  struct RefreshToken {
+    std::string session_id;
+    int64_t expires_at = 0;
+    bool rotated = false;
+  };
+
+  // Counts the call; false when the store is failing.
+  bool Enter();
+  UserRecord* UserNamed(const std::string& username);  // under mutex_
+  void AppendChange(ChangeKind kind, std::string ref);  // under mutex_
+  void RevokeLocked(const std::string& session_id);     // under mutex_
+  // Replaces a credential and revokes the user's sessions (SetPasswordHash, SetTotpSecret).
+  Result<bool> ReplaceCredential(const std::string& username, std::string UserRecord::*field,
+                                 const std::string& value, int64_t now);
+
+  std::atomic<uint64_t> calls_{0};
+  std::atomic<bool> failing_{false};
+  std::mutex mutex_;
+  int64_t next_user_id_ = 1;
+  std::map<int64_t, UserRecord> users_;
+  std::map<std::string, AttemptState> attempts_;
+  std::set<std::pair<int64_t, int64_t>> used_steps_;  // (user id, otp step)
+  std::map<std::string, SessionRecord> sessions_;
+  std::map<std::string, RefreshToken> refresh_tokens_;  // by hash
+  std::vector<SigningKeyRecord> keys_;
+  std::vector<Change> changes_;
+  std::map<std::string, std::string> settings_;
+};
+
+}  // namespace authgate

@@ -1,0 +1,80 @@
+// RefreshFlow (src/service/refresh_flow.h): each rotation outcome's answer, reuse detection
+// reaching the verify path at once, and the store circuit.
+#include "service/refresh_flow.h"
+
+#include <gtest/gtest.h>
+
+#include "service/authenticator.h"
+#include "service_world.h"
+
+namespace authgate {
+namespace {
+
+class RefreshFlowTest : public ::testing::Test {
+ protected:
+  Outcome<TokenGrant> Refresh(const std::string& token) {
+    return flow.Refresh({token}, "192.0.2.1");
+  }
+  void ExpectInvalid(const Outcome<TokenGrant>& outcome) {
+    ASSERT_FALSE(outcome.value);
+    EXPECT_EQ(outcome.error.rejection, Rejection::kUnauthorized);
+    EXPECT_EQ(outcome.error.code, MessageCode::kTokenInvalid);
+    EXPECT_EQ(outcome.error.field, "refreshToken");
+  }
+
+  ServiceWorld world;
+  RefreshFlow flow{world.Context()};
+  TestAccount alice = world.AddAccount("alice");
+  TestSession session = world.OpenSession(alice);
+};
+
+TEST_F(RefreshFlowTest, ACurrentTokenRotates) {
+  Outcome<TokenGrant> outcome = Refresh(session.refresh_token);
+  ASSERT_TRUE(outcome.value);
+  EXPECT_EQ(outcome.value->user_id, alice.id);
+  EXPECT_NE(outcome.value->refresh_token, session.refresh_token);
+  EXPECT_TRUE(Refresh(outcome.value->refresh_token).value);  // the new one is current
+}
+
+TEST_F(RefreshFlowTest, AnUnknownTokenIsInvalid) { ExpectInvalid(Refresh("no such token")); }
+
+TEST_F(RefreshFlowTest, AnExpiredTokenIsInvalid) {
+  world.clock.Advance(world.settings.refresh_ttl_s);
+  ExpectInvalid(Refresh(session.refresh_token));
+}
+
+TEST_F(RefreshFlowTest, ReuseRevokesTheSessionAndItsAccessTokensAtOnce) {
+  Authenticator authenticator(world.Context());
+  const RequestCredentials credentials{RequestCredentials::TokenPresence::kBearer,
+                                       session.access_token, world.Otp(alice), 1};
+  ASSERT_TRUE(authenticator.Verify(credentials).value);  // cached and memoised
+  Outcome<TokenGrant> rotated = Refresh(session.refresh_token);
+  ASSERT_TRUE(rotated.value);
+  ExpectInvalid(Refresh(session.refresh_token));  // the rotated token again: reuse
+  EXPECT_TRUE((*world.store.FindSession(session.session_id))->revoked);
+  EXPECT_FALSE(authenticator.Verify(credentials).value);
+  ExpectInvalid(Refresh(rotated.value->refresh_token));  // revoked with its session
+}
+
+TEST_F(RefreshFlowTest, ABlockedAccountIsToldItsStatus) {
+  ASSERT_TRUE(*world.store.SetStatus("alice", AccountStatus::kSuppressed, 0));
+  Outcome<TokenGrant> outcome = Refresh(session.refresh_token);
+  ASSERT_FALSE(outcome.value);
+  EXPECT_EQ(outcome.error.rejection, Rejection::kBadRequest);
+  EXPECT_EQ(outcome.error.code, MessageCode::kAccountSuppressed);
+  ASSERT_TRUE(*world.store.SetStatus("alice", AccountStatus::kActive, 0));
+  EXPECT_TRUE(Refresh(session.refresh_token).value);  // nothing was rotated
+}
+
+TEST_F(RefreshFlowTest, AFailingStoreAnswers503AndOpensTheCircuit) {
+  world.store.SetFailing(true);
+  EXPECT_EQ(Refresh(session.refresh_token).error.code, MessageCode::kServiceUnavailable);
+  EXPECT_FALSE(world.health.Up());
+  world.store.SetFailing(false);
+  const uint64_t calls = world.store.calls();
+  EXPECT_EQ(Refresh(session.refresh_token).error.rejection, Rejection::kUnavailable);
+  EXPECT_EQ(world.store.calls(), calls);
+}
+
+}  // namespace
+}  // namespace authgate
