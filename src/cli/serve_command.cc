@@ -117,7 +117,11 @@ int Serve(const GlobalOptions& options, const std::string& listen_override) {
   AuthService service(store, *context->box, keys, cache, metrics, **audit, clock, passwords,
                       settings);
   ChangeFollower follower(store, keys, cache, service.health(), clock,
-                          {.access_ttl_s = config.tokens.access_ttl_s, .lockout = settings.lockout});
+                          {.access_ttl_s = config.tokens.access_ttl_s,
+                           .lockout = settings.lockout,
+                           .after_successful_poll = [&service] {
+                             service.FlushDeferredOtpFailures();
+                           }});
   if (!follower.Poll()) return Fail("store: cannot read the change log");
 
   // Hashing runs at a lower priority than the I/O threads: logins use the idle cores, but an

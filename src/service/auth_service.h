@@ -52,6 +52,8 @@ class AuthService {
     return logout_.Logout(credentials, client);
   }
 
+  // Counts in the store the wrong otps answered while it was unreachable (Authenticator).
+  void FlushDeferredOtpFailures() { authenticator_.FlushDeferredOtpFailures(); }
   // False while the store is known to be unreachable (work that needs it would answer 503).
   bool StoreUp() const { return health_.Up(); }
   // The circuit, for the change follower's probe.

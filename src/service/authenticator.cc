@@ -114,8 +114,9 @@ std::optional<Outcome<Identity>> Authenticator::CheckOtp(
   bool otp_ok = credentials.otp_count == 1 &&
                 user.MatchRequestOtp(credentials.otp, now, context_.settings.skew_steps);
   if (!otp_ok) {
-    if (use == StoreUse::kForbidden) return std::nullopt;  // the failure is counted in the store
-    return RejectRequestOtp(verified.session_id, verified.user_id, now);
+    if (use == StoreUse::kAllowed) return RejectRequestOtp(verified.session_id, verified.user_id, now);
+    if (context_.health.Up()) return std::nullopt;  // the failure is counted in the store
+    return DeferRequestOtp(verified.session_id, verified.user_id, now);
   }
   // A correct code counts only while the wrong ones counted or being counted for this session
   // stay under the limit; `failures_in_flight` was read before the session was loaded.
@@ -226,6 +227,7 @@ Outcome<Identity> Authenticator::RejectRequestOtp(const std::string& session_id,
   Result<OtpFailureOutcome> counted =
       context_.store.RecordOtpFailure(session_id, context_.settings.lockout, now);
   context_.cache.InvalidateSession(session_id);
+  if (!counted) otp_failures_in_flight_.Defer({session_id, user_id, now});
   otp_failures_in_flight_.End(session_id);
   if (!counted) return StoreFailed();
   // Revoked meanwhile (the limit was reached by others): this guess is not answered.
@@ -237,6 +239,38 @@ Outcome<Identity> Authenticator::RejectRequestOtp(const std::string& session_id,
                          context_.clock.NowMillis());
   }
   return Answer::Fail(Rejection::kUnauthorized, MessageCode::kOtpIncorrect, "otp");
+}
+
+Outcome<Identity> Authenticator::DeferRequestOtp(const std::string& session_id, int64_t user_id,
+                                                 int64_t now) {
+  // Counted here until the store is back, and the session dropped from memory: until then
+  // every code for it, right or wrong, answers 503 — no answer tells one from the other.
+  otp_failures_in_flight_.Defer({session_id, user_id, now});
+  context_.cache.InvalidateSession(session_id);
+  return Answer::Unavailable();
+}
+
+void Authenticator::FlushDeferredOtpFailures() {
+  std::vector<OtpFailuresInFlight::Deferred> deferred = otp_failures_in_flight_.TakeDeferred();
+  for (size_t i = 0; i < deferred.size(); ++i) {
+    const OtpFailuresInFlight::Deferred& failure = deferred[i];
+    Result<OtpFailureOutcome> counted =
+        context_.store.RecordOtpFailure(failure.session_id, context_.settings.lockout, failure.at);
+    if (!counted) {
+      for (size_t rest = i; rest < deferred.size(); ++rest) {
+        otp_failures_in_flight_.Redefer(std::move(deferred[rest]));
+      }
+      return;
+    }
+    context_.cache.InvalidateSession(failure.session_id);
+    otp_failures_in_flight_.End(failure.session_id);
+    if (*counted == OtpFailureOutcome::kRevoked) {
+      context_.metrics.Count("revocations", "otp_failures");
+      context_.audit.Write("revocation", {{"reason", "otp_failures"}, {"userId", failure.user_id},
+                                          {"sessionId", failure.session_id}},
+                           context_.clock.NowMillis());
+    }
+  }
 }
 
 Outcome<Identity> Authenticator::StoreFailed() {

@@ -38,6 +38,10 @@ class Authenticator {
   // The full check, without the memo and without counting a verification: for use cases that
   // act on the session (logout). Worker pool; the caller checks StoreHealth first.
   Outcome<Identity> Authenticate(const RequestCredentials& credentials, int64_t now);
+  // Writes the wrong otps answered while the store was unreachable (each 503, and counted in
+  // memory meanwhile) to the store; stops at the first failure and keeps the rest. Call after
+  // a successful probe (the change follower's thread).
+  void FlushDeferredOtpFailures();
 
  private:
   // Whether a call may use the store (on a worker pool) or must not (on an event loop).
@@ -73,6 +77,8 @@ class Authenticator {
                                            Miss* miss);
   // A wrong request otp: counted in the store, which decides the answer (SPEC §10.5).
   Outcome<Identity> RejectRequestOtp(const std::string& session_id, int64_t user_id, int64_t now);
+  // A wrong request otp while the store is known down: deferred (counted in memory), 503.
+  Outcome<Identity> DeferRequestOtp(const std::string& session_id, int64_t user_id, int64_t now);
   // A store call failed: the circuit opens (StoreHealth), and the answer is 503.
   Outcome<Identity> StoreFailed();
 

@@ -73,7 +73,9 @@ void ChangeFollower::Run() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (!stop_) {
     lock.unlock();
-    LogTransition(Poll());
+    const bool ok = Poll();
+    LogTransition(ok);
+    if (ok && settings_.after_successful_poll) settings_.after_successful_poll();
     const int64_t now = clock_.NowSeconds();
     if (now - last_prune >= settings_.prune_interval_s) {
       if (!store_.Prune(now, settings_.access_ttl_s, settings_.lockout)) {

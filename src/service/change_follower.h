@@ -15,6 +15,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -35,6 +36,9 @@ class ChangeFollower {
     int64_t prune_interval_s = 60;
     int64_t access_ttl_s = 3600;  // Store::Prune's arguments
     LockoutPolicy lockout;
+    // Run on the follower's thread after every successful poll (the store answers again):
+    // work deferred while it did not (AuthService::FlushDeferredOtpFailures).
+    std::function<void()> after_successful_poll;
   };
 
   ChangeFollower(Store& store, KeyRing& keys, VerifyCache& cache, StoreHealth& health,

@@ -166,6 +166,29 @@ class StoreFaultTest(unittest.TestCase):
         self.assertEqual(self.verify(self.alice, self.warm).status, 200)
         self.assertRecovers()
 
+    def test_no_otp_oracle_while_the_store_is_down(self):
+        """A wrong request otp that cannot be counted must not be told from a right one (a
+        black-box attack found 1,499 wrong codes answered 503 and the right one 200), and it is
+        counted once the store answers again."""
+        secret = self.alice["totpSecret"]
+        good = totp(secret)
+        wrong = [c for c in ("000000", "111111", "222222", "333333", "444444", "555555")
+                 if c not in {totp(secret, step_offset=k) for k in (-1, 0, 1)}]
+        self.proxy.freeze()
+        self.assertTrue(wait_until(lambda: self.server.request("GET", "/readyz").status == 503,
+                                   TIMEOUT_MS / 1000.0 + 2))
+        token = self.warm["accessToken"]
+        statuses = [self.server.verify(token, code).status
+                    for code in [wrong[0], wrong[1], good, wrong[2], good]]
+        self.assertEqual(statuses, [503] * 5)
+        self.proxy.thaw()
+        self.assertTrue(wait_until(lambda: self.server.verify(token, good).status == 200, 10))
+        # The deferred failure now counts in the store: four more wrong codes reach the limit.
+        codes = [self.server.verify(token, code).codes for code in wrong[2:6]]
+        self.assertEqual(codes, [[("otp", "Otp_Incorrect")]] * 4)
+        self.assertEqual(self.server.verify(token, totp(secret)).codes,
+                         [("Authorization", "Token_Invalid")])
+
     def test_nothing_is_lost_or_accepted_twice(self):
         """Failures answered during a fault stay counted; a rotated token never works again."""
         for _ in range(2):

@@ -85,6 +85,29 @@ TEST_F(AuthenticatorTest, AWrongCodeInMemoryOnlyModeNeedsTheStoreToBeCounted) {
   EXPECT_EQ(world.store.calls(), calls);
 }
 
+// Black-box finding (issue 12 follow-up): with the store down, a wrong code answered 503 and a
+// right one 200 — an unlimited oracle. Now the wrong code is counted in memory, the session
+// leaves memory (every later code answers 503 alike), and the failure reaches the store later.
+TEST_F(AuthenticatorTest, AWrongCodeWhileTheStoreIsDownIsDeferredNotAnOracle) {
+  ASSERT_TRUE(authenticator.Verify(Credentials(session.access_token, world.Otp(alice))).value);
+  world.store.SetFailing(true);
+  world.health.CallFailed();
+  std::optional<Outcome<Identity>> wrong =
+      authenticator.VerifyInMemory(Credentials(session.access_token, WrongOtp(world, alice)));
+  ASSERT_TRUE(wrong.has_value());
+  ExpectFailure(*wrong, Rejection::kUnavailable, MessageCode::kServiceUnavailable, "");
+  // The right code gets nothing else: from memory "needs the store", then 503 from the pool.
+  EXPECT_FALSE(authenticator.VerifyInMemory(Credentials(session.access_token, world.Otp(alice))));
+  ExpectFailure(authenticator.Verify(Credentials(session.access_token, world.Otp(alice))),
+                Rejection::kUnavailable, MessageCode::kServiceUnavailable, "");
+  authenticator.FlushDeferredOtpFailures();  // still failing: kept
+  world.store.SetFailing(false);
+  world.health.Probed(true);
+  authenticator.FlushDeferredOtpFailures();
+  EXPECT_EQ((*world.store.FindSession(session.session_id))->otp_failure_times.size(), 1u);
+  ASSERT_TRUE(authenticator.Verify(Credentials(session.access_token, world.Otp(alice))).value);
+}
+
 TEST_F(AuthenticatorTest, MissingOrMalformedCredentials) {
   ExpectFailure(authenticator.Verify({Presence::kMissing, "", world.Otp(alice), 1}),
                 Rejection::kUnauthorized, MessageCode::kRequired, "Authorization");
