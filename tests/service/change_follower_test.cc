@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include "service/authenticator.h"
+#include <deque>
+#include <string>
+
 #include "service_world.h"
 
 namespace authgate {
@@ -13,10 +16,12 @@ namespace {
 class ChangeFollowerTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(follower.Poll()); }
+  // RequestCredentials holds views: the codes it points to live in `codes`.
   RequestCredentials Credentials(const TestSession& session, const TestAccount& account) {
-    return {RequestCredentials::TokenPresence::kBearer, session.access_token, world.Otp(account),
-            1};
+    codes.push_back(world.Otp(account));
+    return {RequestCredentials::TokenPresence::kBearer, session.access_token, codes.back(), 1};
   }
+  std::deque<std::string> codes;
 
   ServiceWorld world;
   ChangeFollower follower{world.store, world.keys, world.cache, world.health, world.clock, {}};
