@@ -45,8 +45,9 @@ TEST_F(RefreshFlowTest, AnExpiredTokenIsInvalid) {
 
 TEST_F(RefreshFlowTest, ReuseRevokesTheSessionAndItsAccessTokensAtOnce) {
   Authenticator authenticator(world.Context());
+  const std::string code = world.Otp(alice);  // outlives the credentials' view of it
   const RequestCredentials credentials{RequestCredentials::TokenPresence::kBearer,
-                                       session.access_token, world.Otp(alice), 1};
+                                       session.access_token, code, 1};
   ASSERT_TRUE(authenticator.Verify(credentials).value);  // cached and memoised
   Outcome<TokenGrant> rotated = Refresh(session.refresh_token);
   ASSERT_TRUE(rotated.value);
