@@ -33,17 +33,22 @@ def through(proxy, url):
     return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
+def behind_proxy(test, env):
+    """An empty PostgreSQL schema, a TcpProxy in front of it, and a server using it (test.proxy,
+    test.server); `env` adds to the server's environment."""
+    url = pg_url()
+    subprocess.run(["psql", url, "-q", "-c", "DROP SCHEMA public CASCADE; CREATE SCHEMA public;"],
+                   check=True, capture_output=True)
+    parts = urllib.parse.urlsplit(url)
+    test.proxy = TcpProxy(parts.hostname, parts.port)
+    test.server = AuthgateServer(dict(env, AUTHGATE_DB=through(test.proxy, url)))
+
+
 @unittest.skipUnless(os.environ.get("AUTHGATE_TEST_PG_URL_FILE"), "needs the PostgreSQL fixture")
 class SilentStoreTest(unittest.TestCase):
     def setUp(self):
-        url = pg_url()
-        subprocess.run(["psql", url, "-q", "-c", "DROP SCHEMA public CASCADE; CREATE SCHEMA public;"],
-                       check=True, capture_output=True)
-        parts = urllib.parse.urlsplit(url)
-        self.proxy = TcpProxy(parts.hostname, parts.port)
         # One I/O thread: anything that waited on the store there would hold every request.
-        self.server = AuthgateServer({"AUTHGATE_DB": through(self.proxy, url),
-                                      "AUTHGATE_SERVER_THREADS": "1"})
+        behind_proxy(self, {"AUTHGATE_SERVER_THREADS": "1"})
 
     def tearDown(self):
         self.proxy.thaw()
@@ -88,13 +93,7 @@ class StoreFaultTest(unittest.TestCase):
     """Each fault: what every kind of request answers, how fast, and recovery by itself."""
 
     def setUp(self):
-        url = pg_url()
-        subprocess.run(["psql", url, "-q", "-c", "DROP SCHEMA public CASCADE; CREATE SCHEMA public;"],
-                       check=True, capture_output=True)
-        parts = urllib.parse.urlsplit(url)
-        self.proxy = TcpProxy(parts.hostname, parts.port)
-        self.server = AuthgateServer({"AUTHGATE_DB": through(self.proxy, url),
-                                      "AUTHGATE_STORAGE_TIMEOUT_MS": str(TIMEOUT_MS)})
+        behind_proxy(self, {"AUTHGATE_STORAGE_TIMEOUT_MS": str(TIMEOUT_MS)})
         self.alice = self.server.add_user("alice")
         self.bob = self.server.add_user("bob")
         self.carol = self.server.add_user("carol")
