@@ -23,6 +23,15 @@ import time
 BIN = os.environ.get("AUTHGATE_BIN", os.path.join(os.path.dirname(__file__), "../../build/authgate"))
 
 
+def leave_room_in_step(seconds):
+    """Waits, if needed, until the next `seconds` seconds end before the last 4 s of a 30 s
+    step: totp() called in them then never waits. For tests that time calls which compute
+    codes inside the timed part."""
+    into_step = time.time() % 30
+    if into_step > 26 - seconds:
+        time.sleep(30 - into_step + 0.05)
+
+
 def totp(secret_b32, at=None, step_offset=0):
     """The code of `secret_b32` for the current step (+ step_offset).
 
