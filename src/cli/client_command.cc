@@ -85,7 +85,7 @@ Result<Reply> Send(const std::string& method, const std::string& url_text,
                    const std::vector<std::pair<std::string, std::string>>& headers,
                    const std::string& body, const std::string& cacert = "") {
   Result<Url> url = ParseUrl(url_text);
-  if (!url) return Error{url.error()};
+  if (!url) return url.failure();
   try {
     http::request<http::string_body> request{http::string_to_verb(method), url->target, 11};
     if (request.method() == http::verb::unknown) return Error{"unknown method '" + method + "'"};

@@ -140,14 +140,14 @@ Result<SecretBytes> LoadMasterKey(const std::string& path, bool create) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // a FIFO must not block
   if (fd < 0 && errno == ENOENT && create) {
     Status created = CreateMasterKey(path);
-    if (!created) return Error{created.error()};
+    if (!created) return created.failure();
     fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   }
   if (fd < 0) return Error{"cannot read master key '" + path + "': " + std::strerror(errno)};
   Status usable = CheckKeyFile(fd, path);
   if (!usable) {
     ::close(fd);
-    return Error{usable.error()};
+    return usable.failure();
   }
   SecretBytes key(kMasterKeyBytes + 1);
   ssize_t got = ::read(fd, key.data(), key.size());
@@ -188,7 +188,7 @@ Status MatchMasterKey(Store& store, const CryptoBox& box, const Config& config,
     if (!loaded) return Error{mismatch + " (" + loaded.error() + ")"};
     Result<std::string> stored = store.PutSettingIfAbsent(
         kKeyCheckSetting, box.Seal(SecretBytes(kKeyCheckText), kKeyCheckAssociatedData));
-    if (!stored) return Error{stored.error()};
+    if (!stored) return stored.failure();
     check = *stored;
   }
   if (!KeyOpensCheck(box, *check)) return Error{mismatch};
@@ -200,20 +200,20 @@ Status MatchMasterKey(Store& store, const CryptoBox& box, const Config& config,
 Result<Context> OpenContext(const GlobalOptions& options) {
   if (!InitCrypto()) return Error{"cannot initialize libsodium/liboath"};
   Result<Config> config = LoadConfig(options);
-  if (!config) return Error{config.error()};
+  if (!config) return config.failure();
   Result<std::unique_ptr<Store>> store = OpenStore(StorageUrl(options, *config),
                                                      static_cast<int>(config->storage.timeout_ms));
-  if (!store) return Error{store.error()};
+  if (!store) return store.failure();
   Result<std::optional<std::string>> check = (*store)->GetSetting(kKeyCheckSetting);
-  if (!check) return Error{check.error()};
+  if (!check) return check.failure();
   // A store that has a check value has a key already: a missing key file is an error, not a
   // reason to make a new key.
   Result<SecretBytes> master =
       LoadMasterKey(config->secrets.master_key_file, !check->has_value());
-  if (!master) return Error{master.error()};
+  if (!master) return master.failure();
   auto box = std::make_unique<CryptoBox>(std::move(*master));
   Status matched = MatchMasterKey(**store, *box, *config, *check);
-  if (!matched) return Error{matched.error()};
+  if (!matched) return matched.failure();
   Context context;
   context.config = std::move(*config);
   context.store = std::move(*store);

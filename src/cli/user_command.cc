@@ -157,11 +157,22 @@ std::function<void()> WithContext(const GlobalOptions& options, int* exit_code, 
   };
 }
 
+Error NoSuchUser(const std::string& username) {
+  return Error{"no such user '" + username + "'", ErrorCode::kNotFound};
+}
+
 Result<UserRecord> RequireUser(Store& store, const std::string& username) {
   Result<std::optional<UserRecord>> found = store.FindUserByName(username);
-  if (!found) return Error{found.error()};
-  if (!found->has_value()) return Error{"no such user '" + username + "'"};
+  if (!found) return found.failure();
+  if (!found->has_value()) return NoSuchUser(username);
   return **found;
+}
+
+// A change of one user by name: its store error, or an error when no user has that name.
+Status Updated(const Result<UserUpdate>& update, const std::string& username) {
+  if (!update) return update.failure();
+  if (*update == UserUpdate::kNoSuchUser) return NoSuchUser(username);
+  return Status::Ok();
 }
 
 // One CSV field. A field that starts with = + - @ (or tab or CR) is a formula to a spreadsheet
@@ -263,13 +274,13 @@ void RegisterUser(CLI::App& app, const GlobalOptions& options, int* exit_code) {
     bool generated = !o.password_stdin;
     if (o.password_stdin) {
       Result<std::string> line = ReadPasswordLine();
-      if (!line) return Error{line.error()};
+      if (!line) return line.failure();
       password = *line;
     } else {
       password = RandomPassword(kGeneratedPasswordLength);
     }
     Result<std::string> hash = HashPassword(password, ParamsOf(context.config));
-    if (!hash) return Error{hash.error()};
+    if (!hash) return hash.failure();
     Credentials totp = NewTotpSecret(*context.box, o.name);
     std::string uri = OtpauthUri(context.config.tokens.issuer, o.name, totp.secret_base32);
     if (!o.qr_png.empty()) {  // before the user exists: a failure here leaves nothing behind
@@ -280,7 +291,7 @@ void RegisterUser(CLI::App& app, const GlobalOptions& options, int* exit_code) {
     Result<int64_t> id = context.store->CreateUser(record, SystemClock().NowSeconds());
     if (!id) {
       if (!o.qr_png.empty()) std::remove(o.qr_png.c_str());
-      return Error{id.error()};
+      return id.failure();
     }
     if (o.json) {
       json out = {{"id", *id}, {"username", o.name}, {"status", AccountStatusName(status)}};
@@ -310,9 +321,8 @@ void RegisterUser(CLI::App& app, const GlobalOptions& options, int* exit_code) {
     if (!ParseAccountStatus(*status_name, &status)) {
       return Error{"invalid status '" + *status_name + "': use active, unverified or suppressed"};
     }
-    Result<bool> changed = context.store->SetStatus(*name, status, SystemClock().NowSeconds());
-    if (!changed) return Error{changed.error()};
-    if (!*changed) return Error{"no such user '" + *name + "'"};
+    Status changed = Updated(context.store->SetStatus(*name, status, SystemClock().NowSeconds()), *name);
+    if (!changed) return changed;
     AuditOperatorAction(context, "status_change", *name, *status_name);
     std::cout << "Status of '" << *name << "' is now " << *status_name << "." << std::endl;
     return Status::Ok();
@@ -322,7 +332,7 @@ void RegisterUser(CLI::App& app, const GlobalOptions& options, int* exit_code) {
   unlock->add_option("NAME", *name, "username")->required();
   unlock->callback(WithContext(options, exit_code, [name](Context& context) -> Status {
     Result<UserRecord> user = RequireUser(*context.store, *name);
-    if (!user) return Error{user.error()};
+    if (!user) return user.failure();
     Status cleared = context.store->ClearAttempts(*name);
     if (!cleared) return cleared;
     AuditOperatorAction(context, "unlock", *name, "lock and failure count cleared");
@@ -336,9 +346,9 @@ void RegisterUser(CLI::App& app, const GlobalOptions& options, int* exit_code) {
   show->add_flag("--json", *json_flag, "print one JSON object");
   show->callback(WithContext(options, exit_code, [name, json_flag](Context& context) -> Status {
     Result<UserRecord> user = RequireUser(*context.store, *name);
-    if (!user) return Error{user.error()};
+    if (!user) return user.failure();
     Result<AttemptState> attempts = context.store->GetAttemptState(*name);
-    if (!attempts) return Error{attempts.error()};
+    if (!attempts) return attempts.failure();
     json out = UserJson(*user, *attempts, SystemClock().NowSeconds(), context.config.lockout);
     if (*json_flag) {
       std::cout << out.dump() << std::endl;
@@ -356,12 +366,12 @@ void RegisterUser(CLI::App& app, const GlobalOptions& options, int* exit_code) {
   list->add_flag("--json", *json_flag, "print one JSON array");
   list->callback(WithContext(options, exit_code, [json_flag](Context& context) -> Status {
     Result<std::vector<UserRecord>> users = context.store->ListUsers();
-    if (!users) return Error{users.error()};
+    if (!users) return users.failure();
     const int64_t now = SystemClock().NowSeconds();
     json out = json::array();
     for (const UserRecord& user : *users) {
       Result<AttemptState> attempts = context.store->GetAttemptState(user.username);
-      if (!attempts) return Error{attempts.error()};
+      if (!attempts) return attempts.failure();
       out.push_back(UserJson(user, *attempts, now, context.config.lockout));
     }
     if (*json_flag) {
@@ -393,7 +403,7 @@ void RegisterUser(CLI::App& app, const GlobalOptions& options, int* exit_code) {
       ->required();
   import->callback(WithContext(options, exit_code, [import_options](Context& context) -> Status {
     Result<std::vector<ImportRow>> rows = ReadImportFile(import_options->file);
-    if (!rows) return Error{rows.error()};
+    if (!rows) return rows.failure();
     // The secrets file is written first, under a temporary name; it gets its final name only
     // once the users are committed, so no secret is ever lost or left for users that do not exist.
     std::string temp = import_options->out + ".partial";
@@ -414,7 +424,7 @@ void RegisterUser(CLI::App& app, const GlobalOptions& options, int* exit_code) {
       if (!hash) {
         ::close(fd);
         ::unlink(temp.c_str());
-        return Error{hash.error()};
+        return hash.failure();
       }
       Credentials totp = NewTotpSecret(*context.box, row.username);
       users.push_back({row.username, *hash, totp.sealed, row.status});
@@ -435,13 +445,11 @@ void RegisterUser(CLI::App& app, const GlobalOptions& options, int* exit_code) {
     if (!created) {
       ::unlink(temp.c_str());
       std::string message = created.error();
-      size_t entry = message.find("(entry ");
-      if (entry != std::string::npos) {  // name the file's line rather than the batch index
-        size_t index = std::stoul(message.substr(entry + 7));
-        message = import_options->file + ":" + std::to_string((*rows)[index].line) + ": " +
-                  message.substr(0, entry - 1);
+      const std::optional<size_t> entry = created.failure().entry;
+      if (entry && *entry < rows->size()) {  // name the file's line rather than the batch index
+        message = import_options->file + ":" + std::to_string((*rows)[*entry].line) + ": " + message;
       }
-      return Error{message + "; no user was created"};
+      return Error{message + "; no user was created", created.code()};
     }
     if (::rename(temp.c_str(), import_options->out.c_str()) != 0) {
       return Error{"users created, but their secrets are in '" + temp + "' (rename failed: " +
@@ -458,7 +466,7 @@ void RegisterUser(CLI::App& app, const GlobalOptions& options, int* exit_code) {
       user->add_subcommand("export", "write every user's non-secret fields as CSV on stdout");
   export_users->callback(WithContext(options, exit_code, [](Context& context) -> Status {
     Result<std::vector<UserRecord>> users = context.store->ListUsers();
-    if (!users) return Error{users.error()};
+    if (!users) return users.failure();
     std::cout << "id,username,status,createdAt,updatedAt\n";
     for (const UserRecord& u : *users) {
       std::cout << u.id << "," << CsvField(u.username) << "," << AccountStatusName(u.status) << ","
@@ -476,20 +484,19 @@ void RegisterUser(CLI::App& app, const GlobalOptions& options, int* exit_code) {
                    "read the password from one line of standard input");
   passwd->callback(WithContext(options, exit_code, [name, password_stdin](Context& context) -> Status {
     Result<UserRecord> user = RequireUser(*context.store, *name);
-    if (!user) return Error{user.error()};
+    if (!user) return user.failure();
     std::string password;
     if (*password_stdin) {
       Result<std::string> line = ReadPasswordLine();
-      if (!line) return Error{line.error()};
+      if (!line) return line.failure();
       password = *line;
     } else {
       password = RandomPassword(kGeneratedPasswordLength);
     }
     Result<std::string> hash = HashPassword(password, ParamsOf(context.config));
-    if (!hash) return Error{hash.error()};
-    Result<bool> changed = context.store->SetPasswordHash(*name, *hash, SystemClock().NowSeconds());
-    if (!changed) return Error{changed.error()};
-    if (!*changed) return Error{"no such user '" + *name + "'"};
+    if (!hash) return hash.failure();
+    Status changed = Updated(context.store->SetPasswordHash(*name, *hash, SystemClock().NowSeconds()), *name);
+    if (!changed) return changed;
     AuditOperatorAction(context, "revocation", *name, "password changed: every session ended");
     if (!*password_stdin) std::cout << "Password:     " << password << "\n";
     std::cout << "Password of '" << *name << "' changed; every session of it has ended."
@@ -503,11 +510,10 @@ void RegisterUser(CLI::App& app, const GlobalOptions& options, int* exit_code) {
   reset_totp->add_flag("--json", *json_flag, "print one JSON object");
   reset_totp->callback(WithContext(options, exit_code, [name, json_flag](Context& context) -> Status {
     Result<UserRecord> user = RequireUser(*context.store, *name);
-    if (!user) return Error{user.error()};
+    if (!user) return user.failure();
     Credentials totp = NewTotpSecret(*context.box, *name);
-    Result<bool> changed = context.store->SetTotpSecret(*name, totp.sealed, SystemClock().NowSeconds());
-    if (!changed) return Error{changed.error()};
-    if (!*changed) return Error{"no such user '" + *name + "'"};
+    Status changed = Updated(context.store->SetTotpSecret(*name, totp.sealed, SystemClock().NowSeconds()), *name);
+    if (!changed) return changed;
     AuditOperatorAction(context, "revocation", *name, "TOTP secret reset: every session ended");
     std::string uri = OtpauthUri(context.config.tokens.issuer, *name, totp.secret_base32);
     if (*json_flag) {

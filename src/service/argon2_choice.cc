@@ -43,7 +43,7 @@ Result<Argon2Choice> ChooseArgon2Backend(const PasswordParams& params,
   }
   const std::string password = RandomPassword(24);
   Result<std::string> hash = HashPassword(password, params);
-  if (!hash) return Error{hash.error()};
+  if (!hash) return hash.failure();
   for (Argon2Backend backend : AllArgon2Backends()) {
     if (stop != nullptr && stop->load()) return Error{"stopped"};
     std::optional<double> ms = TimeVerify(backend, *hash, password);

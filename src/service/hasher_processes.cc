@@ -54,7 +54,7 @@ Result<std::unique_ptr<HasherProcesses>> HasherProcesses::Start(std::string bina
   hashers->pids_.assign(count, -1);
   for (size_t slot = 0; slot < count; ++slot) {
     Result<Helper> helper = hashers->Spawn(slot);
-    if (!helper) return Error{helper.error()};
+    if (!helper) return helper.failure();
     hashers->idle_.push_back(*helper);
   }
   return hashers;

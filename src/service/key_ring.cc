@@ -31,7 +31,7 @@ std::string KeySet::JwksJson(int64_t now) const {
 
 Status KeyRing::Load() {
   Result<std::vector<SigningKeyRecord>> records = store_.ListSigningKeys();
-  if (!records) return Error{records.error()};
+  if (!records) return records.failure();
   auto set = std::make_shared<KeySet>();
   for (const SigningKeyRecord& record : *records) {
     JwtAlg alg;
@@ -55,7 +55,7 @@ Status KeyRing::EnsureSigningKey(int64_t now) {
   if (!loaded) return loaded;
   if (Snapshot()->signing) return Status::Ok();
   Result<std::string> kid = Rotate(now);
-  if (!kid) return Error{kid.error()};
+  if (!kid) return kid.failure();
   return Status::Ok();
 }
 
@@ -66,9 +66,9 @@ Result<std::string> KeyRing::Rotate(int64_t now) {
   SecretBytes material = RandomSecret(32);  // HS256 key or Ed25519 seed: 256 bits either way
   record.secret_sealed = box_.Seal(material, KeyAssociatedData(record.kid));
   Status added = store_.AddSigningKey(record, now);
-  if (!added) return Error{added.error()};
+  if (!added) return added.failure();
   Status loaded = Load();
-  if (!loaded) return Error{loaded.error()};
+  if (!loaded) return loaded.failure();
   return record.kid;
 }
 

@@ -102,10 +102,12 @@ Outcome<TokenGrant> LoginFlow::Complete(const LoginRequest& request, const UserR
   // The otp step, the reset of the failure count and the session: one transaction.
   const std::string session_id = RandomId();
   const NewRefreshToken refresh = issuer_.NewRefresh();
-  Result<bool> completed = context_.store.CompleteLogin(
+  Result<LoginCompletion> completed = context_.store.CompleteLogin(
       user.username, user.id, step, session_id, refresh.hash, now + settings.refresh_ttl_s, now);
   if (!completed) return StoreFailed();
-  if (!*completed) return Incorrect(user.username, now, client, "otp_reused");
+  if (*completed == LoginCompletion::kOtpStepUsed) {
+    return Incorrect(user.username, now, client, "otp_reused");
+  }
   if (PasswordNeedsRehash(user.password_hash, settings.password)) {
     Result<std::string> rehashed = HashPassword(request.password, settings.password);
     if (rehashed && !context_.store.UpdatePasswordHash(user.id, *rehashed)) {

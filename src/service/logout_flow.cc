@@ -12,7 +12,7 @@ Outcome<Identity> LogoutFlow::Logout(const RequestCredentials& credentials,
     return outcome;
   }
   const Identity& identity = *outcome.value;
-  Result<bool> revoked = context_.store.RevokeSession(identity.session_id, now);
+  Result<SessionEnd> revoked = context_.store.RevokeSession(identity.session_id, now);
   if (!revoked) {
     context_.health.CallFailed();
     return Outcome<Identity>::Unavailable();

@@ -28,7 +28,8 @@ ConnectionPool::Lease ConnectionPool::Acquire() {
   while (idle_.empty() && open_connections_ >= kMaxConnections) {
     if (available_.wait_until(lock, deadline) == std::cv_status::timeout) {
       throw SqlError(std::string("no ") + dialect_.name() +
-                     " connection free within storage.timeout_ms");
+                         " connection free within storage.timeout_ms",
+                     ErrorCode::kUnavailable);
     }
   }
   if (!idle_.empty()) {

@@ -40,6 +40,19 @@ void CancelInBackground(PGconn* connection) {
   }).detach();
 }
 
+constexpr ErrorCode kDown = ErrorCode::kUnavailable;
+
+// What a statement's SQLSTATE says about the store: a server that is going away, out of
+// resources, cancelled the statement (statement_timeout) or lost a serialization race is
+// unavailable for now; a unique key taken is kAlreadyExists; anything else is a bug.
+ErrorCode CodeOf(const char* sqlstate) {
+  const std::string state = sqlstate ? sqlstate : "";
+  if (state == "23505") return ErrorCode::kAlreadyExists;
+  const std::string cls = state.substr(0, 2);
+  if (cls == "08" || cls == "53" || cls == "57" || cls == "40" || cls == "58") return kDown;
+  return ErrorCode::kInternal;
+}
+
 }  // namespace
 
 std::string PgResult::Bytes(int row, int column) const {
@@ -75,18 +88,20 @@ std::unique_ptr<PostgresConnection> PostgresConnection::Connect(const std::strin
                           keepalive_s.c_str(), "3", user_timeout.c_str(),
                           nullptr};
   PGconn* raw = PQconnectStartParams(keys, values, /*expand_dbname=*/1);
-  if (raw == nullptr) throw PgError("cannot connect to PostgreSQL: out of memory");
+  if (raw == nullptr) throw PgError("cannot connect to PostgreSQL: out of memory", kDown);
   std::unique_ptr<PostgresConnection> connection(new PostgresConnection(raw, deadline));
   PostgresPollingStatusType status =
       PQstatus(raw) == CONNECTION_BAD ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING;
   while (status != PGRES_POLLING_OK) {
     if (status == PGRES_POLLING_FAILED) {
-      throw PgError("cannot connect to PostgreSQL: " + connection->ErrorMessage());
+      throw PgError("cannot connect to PostgreSQL: " + connection->ErrorMessage(), kDown);
     }
     connection->Wait(status == PGRES_POLLING_READING ? POLLIN : POLLOUT);
     status = PQconnectPoll(raw);
   }
-  if (PQsetnonblocking(raw, 1) != 0) throw PgError("cannot make the connection non-blocking");
+  if (PQsetnonblocking(raw, 1) != 0) {
+    throw PgError("cannot make the connection non-blocking", kDown);
+  }
   connection->Run("SET client_min_messages = warning");
   connection->Run(("SET statement_timeout = " + user_timeout).c_str());
   return connection;
@@ -97,17 +112,26 @@ std::string PostgresConnection::ErrorMessage() const {
   return message.empty() ? "unknown error" : message;
 }
 
+void PostgresConnection::Broken(const std::string& message) {
+  broken_ = true;
+  throw PgError(message, kDown);
+}
+
+void PostgresConnection::SendFailed() {
+  if (PQstatus(connection_) != CONNECTION_OK) Broken(ErrorMessage());
+  throw PgError(ErrorMessage());
+}
+
 void PostgresConnection::TimedOut() {
   broken_ = true;
   CancelInBackground(connection_);
-  throw PgError("PostgreSQL did not answer within storage.timeout_ms");
+  throw PgError("PostgreSQL did not answer within storage.timeout_ms", kDown);
 }
 
 void PostgresConnection::Wait(short events) {
   const int fd = PQsocket(connection_);
   if (fd < 0) {
-    broken_ = true;
-    throw PgError("PostgreSQL connection lost");
+    Broken("PostgreSQL connection lost");
   }
   for (;;) {
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline_ - Clock::now());
@@ -116,8 +140,7 @@ void PostgresConnection::Wait(short events) {
     const int n = ::poll(&ready, 1, static_cast<int>(std::min<int64_t>(left.count(), 60000)));
     if (n > 0) return;
     if (n < 0 && errno != EINTR) {
-      broken_ = true;
-      throw PgError("poll on the PostgreSQL socket failed");
+      Broken("poll on the PostgreSQL socket failed");
     }
   }
 }
@@ -126,15 +149,9 @@ void PostgresConnection::Flush() {
   for (;;) {
     const int flushed = PQflush(connection_);
     if (flushed == 0) return;
-    if (flushed < 0) {
-      broken_ = true;
-      throw PgError(ErrorMessage());
-    }
+    if (flushed < 0) Broken(ErrorMessage());
     Wait(POLLIN | POLLOUT);
-    if (!PQconsumeInput(connection_)) {
-      broken_ = true;
-      throw PgError(ErrorMessage());
-    }
+    if (!PQconsumeInput(connection_)) Broken(ErrorMessage());
   }
 }
 
@@ -142,13 +159,13 @@ PgResult PostgresConnection::Collect() {
   Flush();
   PGresult* kept = nullptr;
   std::string error;
+  ErrorCode code = ErrorCode::kInternal;
   for (;;) {
     while (PQisBusy(connection_)) {
       Wait(POLLIN);
       if (!PQconsumeInput(connection_)) {
-        broken_ = true;
         PQclear(kept);
-        throw PgError(ErrorMessage());
+        Broken(ErrorMessage());
       }
     }
     PGresult* result = PQgetResult(connection_);
@@ -157,13 +174,15 @@ PgResult PostgresConnection::Collect() {
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && error.empty()) {
       error = Trimmed(PQresultErrorMessage(result));
       if (error.empty()) error = "query failed";
+      code = CodeOf(PQresultErrorField(result, PG_DIAG_SQLSTATE));
     }
     PQclear(kept);
     kept = result;
   }
   if (!error.empty() || kept == nullptr) {
     PQclear(kept);
-    throw PgError(error.empty() ? ErrorMessage() : error);
+    if (error.empty()) Broken(ErrorMessage());
+    throw PgError(error, healthy() ? code : kDown);
   }
   return PgResult(kept);
 }
@@ -179,17 +198,13 @@ PgResult PostgresConnection::Run(const char* sql, const std::vector<Param>& para
   }
   if (!PQsendQueryParams(connection_, sql, static_cast<int>(params.size()), nullptr,
                          values.data(), lengths.data(), formats.data(), 0)) {
-    broken_ = PQstatus(connection_) != CONNECTION_OK;
-    throw PgError(ErrorMessage());
+    SendFailed();
   }
   return Collect();
 }
 
 void PostgresConnection::RunScript(const char* sql) {
-  if (!PQsendQuery(connection_, sql)) {
-    broken_ = PQstatus(connection_) != CONNECTION_OK;
-    throw PgError(ErrorMessage());
-  }
+  if (!PQsendQuery(connection_, sql)) SendFailed();
   Collect();
 }
 

@@ -20,11 +20,13 @@
 #include <string>
 #include <vector>
 
+#include "store/sql_connection.h"
+
 namespace authgate {
 
 // Thrown inside the PostgreSQL store only; every public operation converts it into an Error.
-struct PgError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+struct PgError : SqlError {
+  using SqlError::SqlError;
 };
 
 // One query parameter: text, or bytes sent in binary format (bytea).
@@ -91,6 +93,9 @@ class PostgresConnection {
   // Reads every result of the statement sent; the last one, or the first error (thrown).
   PgResult Collect();
   [[noreturn]] void TimedOut();
+  // Marks the connection broken and throws PgError(kUnavailable).
+  [[noreturn]] void Broken(const std::string& message);
+  [[noreturn]] void SendFailed();
   std::string ErrorMessage() const;
 
   PGconn* connection_;

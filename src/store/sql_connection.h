@@ -14,10 +14,16 @@
 #include <string>
 #include <vector>
 
+#include "core/result.h"
+
 namespace authgate {
 
+// `code` says what kind of failure it was: kUnavailable for a store that did not answer (a
+// timeout, a lost connection, a busy or full database), kAlreadyExists for a unique key taken.
 struct SqlError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+  explicit SqlError(const std::string& message, ErrorCode error_code = ErrorCode::kInternal)
+      : std::runtime_error(message), code(error_code) {}
+  ErrorCode code;
 };
 
 // One statement parameter: a number, text, or bytes (BLOB / BYTEA).

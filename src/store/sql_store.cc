@@ -119,8 +119,7 @@ Status InsertUsers(SqlConnection& c, const std::vector<NewUser>& users, size_t b
   for (size_t i = begin; i < end; ++i) {
     auto it = inserted.find(users[i].username);
     if (it == inserted.end()) {
-      std::string where = users.size() > 1 ? " (entry " + std::to_string(i) + ")" : "";
-      return Error{"user '" + users[i].username + "' already exists" + where};
+      return Error{"user '" + users[i].username + "' already exists", ErrorCode::kAlreadyExists, i};
     }
     ids.push_back(it->second);
     inserted.erase(it);  // a second entry of one name in the batch is the one that failed
@@ -132,22 +131,22 @@ enum class Credential { kPasswordHash, kTotpSecret };
 
 // Replaces one credential and revokes every live session of the user, committing `tx`; a new
 // TOTP secret also forgets the steps used with the old one (its codes are new codes).
-bool ReplaceCredential(const Dialect& dialect, SqlConnection& c, SqlTransaction& tx,
-                       Credential credential, const std::string& username, const std::string& value,
-                       int64_t now) {
+UserUpdate ReplaceCredential(const Dialect& dialect, SqlConnection& c, SqlTransaction& tx,
+                             Credential credential, const std::string& username,
+                             const std::string& value, int64_t now) {
   const bool totp = credential == Credential::kTotpSecret;
   const char* update =
       totp
           ? "UPDATE users SET totp_secret = $1, updated_at = $2 WHERE username = $3 RETURNING id"
           : "UPDATE users SET password_hash = $1, updated_at = $2 WHERE username = $3 RETURNING id";
   Rows r = c.Run(update, {totp ? SqlValue::Bytes(value) : SqlValue(value), now, username});
-  if (r->Count() == 0) return false;
+  if (r->Count() == 0) return UserUpdate::kNoSuchUser;
   const int64_t id = r->Int(0, 0);
   c.Run("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL", {now, id});
   if (totp) c.Run("DELETE FROM used_otp_steps WHERE user_id = $1", {id});
   AppendChange(dialect, c, ChangeKind::kUser, std::to_string(id), now);
   tx.Commit();
-  return true;
+  return UserUpdate::kUpdated;
 }
 
 RotationOutcome OutcomeOf(RotationVerdict verdict) {
@@ -200,7 +199,7 @@ Result<std::unique_ptr<SqlStore>> SqlStore::Open(std::unique_ptr<Dialect> dialec
     Migrate(*store->dialect_, c);
     return true;
   });
-  if (!migrated) return Error{migrated.error()};
+  if (!migrated) return migrated.failure();
   return store;
 }
 
@@ -215,7 +214,7 @@ bool SqlStore::Ping() {
 namespace {
 
 Status ToStatus(const Result<bool>& done) {
-  if (!done) return Error{done.error()};
+  if (!done) return done.failure();
   return Status::Ok();
 }
 
@@ -230,7 +229,7 @@ Result<std::vector<int64_t>> SqlStore::CreateUsers(const std::vector<NewUser>& u
     for (size_t begin = 0; begin < users.size(); begin += chunk) {
       Status inserted =
           InsertUsers(c, users, begin, std::min(users.size(), begin + chunk), now, ids);
-      if (!inserted) return Error{inserted.error()};  // rolled back: no user is created
+      if (!inserted) return inserted.failure();  // rolled back: no user is created
     }
     tx.Commit();
     return ids;
@@ -258,27 +257,28 @@ Result<std::vector<UserRecord>> SqlStore::ListUsers() {
   });
 }
 
-Result<bool> SqlStore::SetStatus(const std::string& username, AccountStatus status, int64_t now) {
-  return InTransaction<bool>([&](SqlConnection& c, SqlTransaction& tx) {
+Result<UserUpdate> SqlStore::SetStatus(const std::string& username, AccountStatus status,
+                                       int64_t now) {
+  return InTransaction<UserUpdate>([&](SqlConnection& c, SqlTransaction& tx) {
     Rows r = c.Run("UPDATE users SET status = $1, updated_at = $2 WHERE username = $3 RETURNING id",
                    {std::string(AccountStatusName(status)), now, username});
-    if (r->Count() == 0) return false;
+    if (r->Count() == 0) return UserUpdate::kNoSuchUser;
     AppendChange(*dialect_, c, ChangeKind::kUser, std::to_string(r->Int(0, 0)), now);
     tx.Commit();
-    return true;
+    return UserUpdate::kUpdated;
   });
 }
 
-Result<bool> SqlStore::SetPasswordHash(const std::string& username, const std::string& hash,
+Result<UserUpdate> SqlStore::SetPasswordHash(const std::string& username, const std::string& hash,
                                        int64_t now) {
-  return InTransaction<bool>([&](SqlConnection& c, SqlTransaction& tx) {
+  return InTransaction<UserUpdate>([&](SqlConnection& c, SqlTransaction& tx) {
     return ReplaceCredential(*dialect_, c, tx, Credential::kPasswordHash, username, hash, now);
   });
 }
 
-Result<bool> SqlStore::SetTotpSecret(const std::string& username, const std::string& sealed,
+Result<UserUpdate> SqlStore::SetTotpSecret(const std::string& username, const std::string& sealed,
                                      int64_t now) {
-  return InTransaction<bool>([&](SqlConnection& c, SqlTransaction& tx) {
+  return InTransaction<UserUpdate>([&](SqlConnection& c, SqlTransaction& tx) {
     return ReplaceCredential(*dialect_, c, tx, Credential::kTotpSecret, username, sealed, now);
   });
 }
@@ -326,15 +326,16 @@ Result<AttemptState> SqlStore::GetAttemptState(const std::string& username) {
   });
 }
 
-Result<bool> SqlStore::CompleteLogin(const std::string& username, int64_t user_id, int64_t otp_step,
-                                     const std::string& session_id, const std::string& refresh_hash,
-                                     int64_t refresh_expires_at, int64_t now) {
-  return InTransaction<bool>([&](SqlConnection& c, SqlTransaction& tx) {
+Result<LoginCompletion> SqlStore::CompleteLogin(const std::string& username, int64_t user_id,
+                                                int64_t otp_step, const std::string& session_id,
+                                                const std::string& refresh_hash,
+                                                int64_t refresh_expires_at, int64_t now) {
+  return InTransaction<LoginCompletion>([&](SqlConnection& c, SqlTransaction& tx) {
     Rows step = c.Run(
         "INSERT INTO used_otp_steps(user_id, step, used_at) VALUES($1, $2, $3) "
         "ON CONFLICT DO NOTHING",
         {user_id, otp_step, now});
-    if (step->Affected() != 1) return false;  // rolled back: nothing written
+    if (step->Affected() != 1) return LoginCompletion::kOtpStepUsed;  // rolled back
     WriteAttempts(c, username, AfterSuccess());
     c.Run("INSERT INTO sessions(id, user_id, created_at) VALUES($1, $2, $3)",
           {session_id, user_id, now});
@@ -343,7 +344,7 @@ Result<bool> SqlStore::CompleteLogin(const std::string& username, int64_t user_i
         "VALUES($1, $2, $3, $4)",
         {refresh_hash, session_id, refresh_expires_at, now});
     tx.Commit();
-    return true;
+    return LoginCompletion::kCompleted;
   });
 }
 
@@ -397,13 +398,13 @@ Result<std::optional<SessionRecord>> SqlStore::FindSession(const std::string& se
   });
 }
 
-Result<bool> SqlStore::RevokeSession(const std::string& session_id, int64_t now) {
-  return InTransaction<bool>([&](SqlConnection& c, SqlTransaction& tx) {
+Result<SessionEnd> SqlStore::RevokeSession(const std::string& session_id, int64_t now) {
+  return InTransaction<SessionEnd>([&](SqlConnection& c, SqlTransaction& tx) {
     bool exists =
         c.Run("SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE", {session_id})->Count() > 0;
     if (exists) RevokeSessionLocked(*dialect_, c, session_id, now);
     tx.Commit();
-    return exists;
+    return exists ? SessionEnd::kEnded : SessionEnd::kNoSuchSession;
   });
 }
 

@@ -11,6 +11,31 @@
 namespace authgate {
 namespace {
 
+// What a SQLite result code says about the store: busy, locked, full, I/O errors and a file that
+// cannot be opened are "unavailable for now" (the disk or another writer may recover); a unique
+// key taken is kAlreadyExists; a damaged file is kCorrupt; anything else is a bug.
+ErrorCode CodeOf(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_NOMEM:
+    case SQLITE_READONLY:
+      return ErrorCode::kUnavailable;
+    case SQLITE_CONSTRAINT:
+      return rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY
+                 ? ErrorCode::kAlreadyExists
+                 : ErrorCode::kInternal;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return ErrorCode::kCorrupt;
+    default:
+      return ErrorCode::kInternal;
+  }
+}
+
 // Every cell copied out of the statement, so the statement can be reset at once.
 class SqliteRows final : public SqlRows {
  public:
@@ -63,7 +88,7 @@ class SqliteConnection final : public SqlConnection {
     if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
       std::string text = message ? message : sqlite3_errmsg(db_);
       sqlite3_free(message);
-      throw SqlError(text);
+      throw SqlError(text, CodeOf(sqlite3_extended_errcode(db_)));
     }
   }
 
@@ -75,14 +100,17 @@ class SqliteConnection final : public SqlConnection {
     sqlite3_stmt* statement = nullptr;
     if (sqlite3_prepare_v2(db_, SqliteStatement(sql).c_str(), -1, &statement, nullptr) !=
         SQLITE_OK) {
-      throw SqlError(sqlite3_errmsg(db_));
+      Fail();
     }
     statements_.emplace(sql, statement);
     return statement;
   }
   void Bind(sqlite3_stmt* statement, int index, const SqlValue& value);
   void Check(int rc) {
-    if (rc != SQLITE_OK) throw SqlError(sqlite3_errmsg(db_));
+    if (rc != SQLITE_OK) Fail();
+  }
+  [[noreturn]] void Fail() {
+    throw SqlError(sqlite3_errmsg(db_), CodeOf(sqlite3_extended_errcode(db_)));
   }
 
   sqlite3* db_;
@@ -133,7 +161,7 @@ std::unique_ptr<SqlRows> SqliteConnection::Run(const std::string& sql,
   for (;;) {
     int rc = sqlite3_step(statement);
     if (rc == SQLITE_DONE) break;
-    if (rc != SQLITE_ROW) throw SqlError(sqlite3_errmsg(db_));
+    if (rc != SQLITE_ROW) Fail();
     std::vector<SqliteRows::Cell>& row = rows->rows.emplace_back();
     for (int column = 0; column < columns; ++column) row.push_back(ReadCell(statement, column));
   }
@@ -188,7 +216,8 @@ std::unique_ptr<SqlConnection> SqliteDialect::Connect(int timeout_ms,
   if (rc != SQLITE_OK) {
     std::string message = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
-    throw SqlError("cannot open SQLite database '" + path_ + "': " + message);
+    throw SqlError("cannot open SQLite database '" + path_ + "': " + message,
+                   ErrorCode::kUnavailable);
   }
   auto connection = std::make_unique<SqliteConnection>(db, timeout_ms);
   sqlite3_busy_timeout(db, timeout_ms);

@@ -48,6 +48,15 @@ struct SessionRecord {
   OtpFailureTimes otp_failure_times;  // recent wrong request otps (core/otp_failures.h)
 };
 
+// What a change of one user, named by username, found.
+enum class UserUpdate { kUpdated, kNoSuchUser };
+
+// CompleteLogin: whether the otp step was still unused (nothing is written when it was not).
+enum class LoginCompletion { kCompleted, kOtpStepUsed };
+
+// RevokeSession: whether the session existed (it is revoked now either way).
+enum class SessionEnd { kEnded, kNoSuchSession };
+
 enum class OtpFailureOutcome {
   kCounted,     // counted; the session lives on
   kRevoked,     // counted, and it reached the limit: the session is now revoked
@@ -97,7 +106,7 @@ class Store {
   // One user: CreateUsers with a batch of one.
   Result<int64_t> CreateUser(const NewUser& user, int64_t now) {
     Result<std::vector<int64_t>> ids = CreateUsers({user}, now);
-    if (!ids) return Error{ids.error()};
+    if (!ids) return ids.failure();
     return ids->front();
   }
   // All or nothing: on error (e.g. a username that exists) no user is created; the message
@@ -107,13 +116,13 @@ class Store {
   virtual Result<std::optional<UserRecord>> FindUserByName(const std::string& username) = 0;
   virtual Result<std::optional<UserRecord>> FindUserById(int64_t id) = 0;
   virtual Result<std::vector<UserRecord>> ListUsers() = 0;
-  virtual Result<bool> SetStatus(const std::string& username, AccountStatus status,
+  virtual Result<UserUpdate> SetStatus(const std::string& username, AccountStatus status,
                                  int64_t now) = 0;
   // Replace a credential and revoke every session of the user, atomically. A new TOTP secret
   // also forgets the login otp steps used with the old one.
-  virtual Result<bool> SetPasswordHash(const std::string& username, const std::string& hash,
+  virtual Result<UserUpdate> SetPasswordHash(const std::string& username, const std::string& hash,
                                        int64_t now) = 0;
-  virtual Result<bool> SetTotpSecret(const std::string& username, const std::string& sealed,
+  virtual Result<UserUpdate> SetTotpSecret(const std::string& username, const std::string& sealed,
                                      int64_t now) = 0;
   // Re-hash after a login with changed parameters: no session is affected.
   virtual Status UpdatePasswordHash(int64_t user_id, const std::string& hash) = 0;
@@ -130,9 +139,9 @@ class Store {
   Status ClearAttempts(const std::string& username) { return RecordLoginSuccess(username); }
 
   // A successful login's writes in one transaction: consumes `otp_step` for `user_id`, resets
-  // `username`'s failed attempts and creates the session with its first refresh token. False,
-  // with nothing written, when the step was already used.
-  virtual Result<bool> CompleteLogin(const std::string& username, int64_t user_id,
+  // `username`'s failed attempts and creates the session with its first refresh token.
+  // kOtpStepUsed, with nothing written, when the step was already used.
+  virtual Result<LoginCompletion> CompleteLogin(const std::string& username, int64_t user_id,
                                      int64_t otp_step, const std::string& session_id,
                                      const std::string& refresh_hash, int64_t refresh_expires_at,
                                      int64_t now) = 0;
@@ -144,7 +153,7 @@ class Store {
                                                     const std::string& new_hash,
                                                     int64_t new_expires_at, int64_t now) = 0;
   virtual Result<std::optional<SessionRecord>> FindSession(const std::string& session_id) = 0;
-  virtual Result<bool> RevokeSession(const std::string& session_id, int64_t now) = 0;
+  virtual Result<SessionEnd> RevokeSession(const std::string& session_id, int64_t now) = 0;
   // Counts a wrong request otp answered at `now` and revokes the session when this failure
   // reaches the limit within the window (AddOtpFailure). Exactly `max_failed_attempts`
   // failures of one session are ever counted, however many race.

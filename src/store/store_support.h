@@ -9,18 +9,22 @@
 
 #include "core/codes.h"
 #include "core/result.h"
+#include "store/sql_connection.h"
 #include "store/store.h"
 
 namespace authgate {
 
 // Runs `body`; any exception (the implementation's SQL errors, a malformed value) becomes an
-// Error value that starts with "store: ". Nothing throws past an operation.
+// Error value that starts with "store: " and keeps the SqlError's code. Nothing throws past an
+// operation.
 template <typename T, typename Body>
 Result<T> GuardStore(Body&& body) {
   try {
     return body();
   } catch (const std::bad_alloc&) {
     return Error{"store: out of memory"};
+  } catch (const SqlError& error) {
+    return Error{std::string("store: ") + error.what(), error.code};
   } catch (const std::exception& error) {
     return Error{std::string("store: ") + error.what()};
   }
@@ -32,7 +36,7 @@ Status GuardStoreStatus(Body&& body) {
     body();
     return true;
   });
-  if (!result) return Error{result.error()};
+  if (!result) return result.failure();
   return Status::Ok();
 }
 

@@ -126,7 +126,7 @@ TEST_F(AuthenticatorTest, AnExpiredTokenAnswersAsExpired) {
 }
 
 TEST_F(AuthenticatorTest, ASuppressedAccountIsForbidden) {
-  ASSERT_TRUE(*world.store.SetStatus("alice", AccountStatus::kSuppressed, 0));
+  ASSERT_EQ(*world.store.SetStatus("alice", AccountStatus::kSuppressed, 0), UserUpdate::kUpdated);
   ExpectFailure(authenticator.Verify(Credentials(session.access_token, world.Otp(alice))),
                 Rejection::kForbidden, MessageCode::kAccountSuppressed, "");
 }

@@ -35,7 +35,7 @@ class ChangeFollowerTest : public ::testing::Test {
 TEST_F(ChangeFollowerTest, AUserChangeDropsThatUserAndItsSessionsOnly) {
   ASSERT_TRUE(authenticator.Verify(Credentials(alices, alice)).value);
   ASSERT_TRUE(authenticator.Verify(Credentials(bobs, bob)).value);
-  ASSERT_TRUE(*world.store.SetStatus("alice", AccountStatus::kSuppressed, 0));  // elsewhere
+  ASSERT_EQ(*world.store.SetStatus("alice", AccountStatus::kSuppressed, 0), UserUpdate::kUpdated);  // elsewhere
   ASSERT_TRUE(follower.Poll());
   EXPECT_EQ(world.cache.FindUser(alice.id), nullptr);
   EXPECT_FALSE(world.cache.FindSession(alices.session_id));
@@ -51,7 +51,7 @@ TEST_F(ChangeFollowerTest, AUserChangeDropsThatUserAndItsSessionsOnly) {
 TEST_F(ChangeFollowerTest, ASessionChangeDropsThatSessionOnly) {
   ASSERT_TRUE(authenticator.Verify(Credentials(alices, alice)).value);
   ASSERT_TRUE(authenticator.Verify(Credentials(bobs, bob)).value);
-  ASSERT_TRUE(*world.store.RevokeSession(alices.session_id, 0));  // elsewhere
+  ASSERT_EQ(*world.store.RevokeSession(alices.session_id, 0), SessionEnd::kEnded);  // elsewhere
   EXPECT_TRUE(authenticator.VerifyInMemory(Credentials(alices, alice))->value);  // not yet known
   ASSERT_TRUE(follower.Poll());
   EXPECT_FALSE(world.cache.FindSession(alices.session_id));
@@ -90,7 +90,7 @@ TEST_F(ChangeFollowerTest, ChangesMissedWhileTheStoreWasDownAreAppliedAfter) {
   world.store.SetFailing(true);
   EXPECT_FALSE(follower.Poll());
   world.store.SetFailing(false);
-  ASSERT_TRUE(*world.store.RevokeSession(alices.session_id, 0));
+  ASSERT_EQ(*world.store.RevokeSession(alices.session_id, 0), SessionEnd::kEnded);
   ASSERT_TRUE(follower.Poll());
   EXPECT_FALSE(world.cache.FindSession(alices.session_id));
 }

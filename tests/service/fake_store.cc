@@ -3,7 +3,7 @@
 namespace authgate {
 namespace {
 
-Error Unreachable() { return Error{"fake store: unreachable"}; }
+Error Unreachable() { return Error::Unavailable("fake store: unreachable"); }
 
 }  // namespace
 
@@ -72,40 +72,40 @@ Result<std::vector<UserRecord>> FakeStore::ListUsers() {
   return users;
 }
 
-Result<bool> FakeStore::SetStatus(const std::string& username, AccountStatus status,
+Result<UserUpdate> FakeStore::SetStatus(const std::string& username, AccountStatus status,
                                   int64_t now) {
   if (!Enter()) return Unreachable();
   std::lock_guard<std::mutex> lock(mutex_);
   UserRecord* user = UserNamed(username);
-  if (user == nullptr) return false;
+  if (user == nullptr) return UserUpdate::kNoSuchUser;
   user->status = status;
   user->updated_at = now;
   AppendChange(ChangeKind::kUser, std::to_string(user->id));
-  return true;
+  return UserUpdate::kUpdated;
 }
 
-Result<bool> FakeStore::ReplaceCredential(const std::string& username,
+Result<UserUpdate> FakeStore::ReplaceCredential(const std::string& username,
                                           std::string UserRecord::*field,
                                           const std::string& value, int64_t now) {
   if (!Enter()) return Unreachable();
   std::lock_guard<std::mutex> lock(mutex_);
   UserRecord* user = UserNamed(username);
-  if (user == nullptr) return false;
+  if (user == nullptr) return UserUpdate::kNoSuchUser;
   user->*field = value;
   user->updated_at = now;
   for (auto& [id, session] : sessions_) {
     if (session.user_id == user->id) session.revoked = true;
   }
   AppendChange(ChangeKind::kUser, std::to_string(user->id));
-  return true;
+  return UserUpdate::kUpdated;
 }
 
-Result<bool> FakeStore::SetPasswordHash(const std::string& username, const std::string& hash,
+Result<UserUpdate> FakeStore::SetPasswordHash(const std::string& username, const std::string& hash,
                                         int64_t now) {
   return ReplaceCredential(username, &UserRecord::password_hash, hash, now);
 }
 
-Result<bool> FakeStore::SetTotpSecret(const std::string& username, const std::string& sealed,
+Result<UserUpdate> FakeStore::SetTotpSecret(const std::string& username, const std::string& sealed,
                                       int64_t now) {
   return ReplaceCredential(username, &UserRecord::totp_secret_sealed, sealed, now);
 }
@@ -150,17 +150,17 @@ Result<AttemptState> FakeStore::GetAttemptState(const std::string& username) {
   return it == attempts_.end() ? AttemptState{} : it->second;
 }
 
-Result<bool> FakeStore::CompleteLogin(const std::string& username, int64_t user_id,
+Result<LoginCompletion> FakeStore::CompleteLogin(const std::string& username, int64_t user_id,
                                       int64_t otp_step, const std::string& session_id,
                                       const std::string& refresh_hash,
                                       int64_t refresh_expires_at, int64_t now) {
   if (!Enter()) return Unreachable();
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!used_steps_.insert({user_id, otp_step}).second) return false;
+  if (!used_steps_.insert({user_id, otp_step}).second) return LoginCompletion::kOtpStepUsed;
   attempts_[username] = AfterSuccess();
   sessions_[session_id] = {session_id, user_id, now, false, {}};
   refresh_tokens_[refresh_hash] = {session_id, refresh_expires_at, false};
-  return true;
+  return LoginCompletion::kCompleted;
 }
 
 Result<RotationResult> FakeStore::RotateRefreshToken(const std::string& old_hash,
@@ -200,12 +200,12 @@ Result<std::optional<SessionRecord>> FakeStore::FindSession(const std::string& s
   return std::optional<SessionRecord>(it->second);
 }
 
-Result<bool> FakeStore::RevokeSession(const std::string& session_id, int64_t) {
+Result<SessionEnd> FakeStore::RevokeSession(const std::string& session_id, int64_t) {
   if (!Enter()) return Unreachable();
   std::lock_guard<std::mutex> lock(mutex_);
-  if (sessions_.count(session_id) == 0) return false;
+  if (sessions_.count(session_id) == 0) return SessionEnd::kNoSuchSession;
   RevokeLocked(session_id);
-  return true;
+  return SessionEnd::kEnded;
 }
 
 Result<OtpFailureOutcome> FakeStore::RecordOtpFailure(const std::string& session_id,

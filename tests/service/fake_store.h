@@ -31,10 +31,10 @@ class FakeStore final : public Store {
   Result<std::optional<UserRecord>> FindUserByName(const std::string& username) override;
   Result<std::optional<UserRecord>> FindUserById(int64_t id) override;
   Result<std::vector<UserRecord>> ListUsers() override;
-  Result<bool> SetStatus(const std::string& username, AccountStatus status, int64_t now) override;
-  Result<bool> SetPasswordHash(const std::string& username, const std::string& hash,
+  Result<UserUpdate> SetStatus(const std::string& username, AccountStatus status, int64_t now) override;
+  Result<UserUpdate> SetPasswordHash(const std::string& username, const std::string& hash,
                                int64_t now) override;
-  Result<bool> SetTotpSecret(const std::string& username, const std::string& sealed,
+  Result<UserUpdate> SetTotpSecret(const std::string& username, const std::string& sealed,
                              int64_t now) override;
   Status UpdatePasswordHash(int64_t user_id, const std::string& hash) override;
   Result<Admission> AdmitLoginAttempt(const std::string& username, int64_t now,
@@ -43,14 +43,14 @@ class FakeStore final : public Store {
                                           const LockoutPolicy& policy) override;
   Status RecordLoginSuccess(const std::string& username) override;
   Result<AttemptState> GetAttemptState(const std::string& username) override;
-  Result<bool> CompleteLogin(const std::string& username, int64_t user_id, int64_t otp_step,
+  Result<LoginCompletion> CompleteLogin(const std::string& username, int64_t user_id, int64_t otp_step,
                              const std::string& session_id, const std::string& refresh_hash,
                              int64_t refresh_expires_at, int64_t now) override;
   Result<RotationResult> RotateRefreshToken(const std::string& old_hash,
                                             const std::string& new_hash, int64_t new_expires_at,
                                             int64_t now) override;
   Result<std::optional<SessionRecord>> FindSession(const std::string& session_id) override;
-  Result<bool> RevokeSession(const std::string& session_id, int64_t now) override;
+  Result<SessionEnd> RevokeSession(const std::string& session_id, int64_t now) override;
   Result<OtpFailureOutcome> RecordOtpFailure(const std::string& session_id,
                                              const LockoutPolicy& policy, int64_t now) override;
   Result<std::vector<SigningKeyRecord>> ListSigningKeys() override;
@@ -75,7 +75,7 @@ class FakeStore final : public Store {
   void AppendChange(ChangeKind kind, std::string ref);  // under mutex_
   void RevokeLocked(const std::string& session_id);     // under mutex_
   // Replaces a credential and revokes the user's sessions (SetPasswordHash, SetTotpSecret).
-  Result<bool> ReplaceCredential(const std::string& username, std::string UserRecord::*field,
+  Result<UserUpdate> ReplaceCredential(const std::string& username, std::string UserRecord::*field,
                                  const std::string& value, int64_t now);
 
   std::atomic<uint64_t> calls_{0};

@@ -58,12 +58,12 @@ TEST_F(RefreshFlowTest, ReuseRevokesTheSessionAndItsAccessTokensAtOnce) {
 }
 
 TEST_F(RefreshFlowTest, ABlockedAccountIsToldItsStatus) {
-  ASSERT_TRUE(*world.store.SetStatus("alice", AccountStatus::kSuppressed, 0));
+  ASSERT_EQ(*world.store.SetStatus("alice", AccountStatus::kSuppressed, 0), UserUpdate::kUpdated);
   Outcome<TokenGrant> outcome = Refresh(session.refresh_token);
   ASSERT_FALSE(outcome.value);
   EXPECT_EQ(outcome.error.rejection, Rejection::kBadRequest);
   EXPECT_EQ(outcome.error.code, MessageCode::kAccountSuppressed);
-  ASSERT_TRUE(*world.store.SetStatus("alice", AccountStatus::kActive, 0));
+  ASSERT_EQ(*world.store.SetStatus("alice", AccountStatus::kActive, 0), UserUpdate::kUpdated);
   EXPECT_TRUE(Refresh(session.refresh_token).value);  // nothing was rotated
 }
 

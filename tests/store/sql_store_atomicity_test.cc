@@ -137,7 +137,7 @@ class SqlStoreAtomicity : public ::testing::TestWithParam<Engine> {
 // PostgreSQL's former Prune ran each DELETE on its own: a failure after the first one left the
 // session deleted and its tokens behind.
 TEST_P(SqlStoreAtomicity, AFailedPruneDeletesNothing) {
-  ASSERT_TRUE(*store_->CompleteLogin("alice", alice_, 1, "s1", "r1", kNow + 10, kNow));
+  ASSERT_EQ(*store_->CompleteLogin("alice", alice_, 1, "s1", "r1", kNow + 10, kNow), LoginCompletion::kCompleted);
   faults_.FailNext("DELETE FROM refresh_tokens");
   EXPECT_FALSE(store_->Prune(kNow + 100, 0, kPolicy).ok());
   EXPECT_TRUE(store_->FindSession("s1")->has_value());
@@ -172,7 +172,7 @@ TEST_P(SqlStoreAtomicity, ARefusedAttemptUnderALockWritesNothing) {
 }
 
 TEST_P(SqlStoreAtomicity, AFailedRotationLeavesTheTokenCurrent) {
-  ASSERT_TRUE(*store_->CompleteLogin("alice", alice_, 1, "s1", "r1", kNow + 100, kNow));
+  ASSERT_EQ(*store_->CompleteLogin("alice", alice_, 1, "s1", "r1", kNow + 100, kNow), LoginCompletion::kCompleted);
   faults_.FailNext("INSERT INTO refresh_tokens");
   EXPECT_FALSE(store_->RotateRefreshToken("r1", "r2", kNow + 100, kNow).ok());
   EXPECT_EQ(store_->RotateRefreshToken("r1", "r3", kNow + 100, kNow)->outcome,
@@ -187,13 +187,13 @@ TEST_P(SqlStoreAtomicity, AFailedBulkCreationCreatesNoUser) {
   batch[1100].username = "alice";
   Result<std::vector<int64_t>> failed = store_->CreateUsers(batch, kNow);
   ASSERT_FALSE(failed.ok());
-  EXPECT_NE(failed.error().find("entry 1100"), std::string::npos) << failed.error();
+  EXPECT_EQ(failed.failure().entry, std::optional<size_t>(1100)) << failed.error();
   EXPECT_EQ(store_->ListUsers()->size(), 1u);
   batch[1100].username = "u1100";
   batch.push_back({"u5", "h", "s"});  // a name twice in one batch: the second entry fails
   failed = store_->CreateUsers(batch, kNow);
   ASSERT_FALSE(failed.ok());
-  EXPECT_NE(failed.error().find("entry 1200"), std::string::npos) << failed.error();
+  EXPECT_EQ(failed.failure().entry, std::optional<size_t>(1200)) << failed.error();
   batch.pop_back();
   Result<std::vector<int64_t>> created = store_->CreateUsers(batch, kNow);
   ASSERT_TRUE(created.ok()) << created.error();

@@ -90,9 +90,10 @@ class StoreConformance : public ::testing::TestWithParam<StoreFactory> {
                   int64_t refresh_expires_at) {
     Result<std::optional<UserRecord>> user = store_->FindUserById(user_id);
     if (!user.ok() || !user->has_value()) return false;
-    Result<bool> made = store_->CompleteLogin((*user)->username, user_id, next_step_++, session_id,
-                                              refresh_hash, refresh_expires_at, kNow);
-    return made.ok() && *made;
+    Result<LoginCompletion> made =
+        store_->CompleteLogin((*user)->username, user_id, next_step_++, session_id, refresh_hash,
+                              refresh_expires_at, kNow);
+    return made.ok() && *made == LoginCompletion::kCompleted;
   }
 
   static constexpr int64_t kNow = 1700000000;
@@ -126,7 +127,8 @@ TEST_P(StoreConformance, BulkCreationIsAllOrNothing) {
   Result<std::vector<int64_t>> failed = store_->CreateUsers(batch, kNow);
   ASSERT_FALSE(failed.ok());
   EXPECT_NE(failed.error().find("'taken'"), std::string::npos) << failed.error();
-  EXPECT_NE(failed.error().find("entry 1"), std::string::npos) << failed.error();
+  EXPECT_EQ(failed.code(), ErrorCode::kAlreadyExists) << failed.error();
+  EXPECT_EQ(failed.failure().entry, std::optional<size_t>(1)) << failed.error();
   EXPECT_FALSE(store_->FindUserByName("n1")->has_value());
   batch[1].username = "n2";
   Result<std::vector<int64_t>> created = store_->CreateUsers(batch, kNow);
@@ -138,8 +140,8 @@ TEST_P(StoreConformance, BulkCreationIsAllOrNothing) {
 TEST_P(StoreConformance, StatusChangesAreLogged) {
   int64_t alice = AddUser("alice");
   int64_t before = *store_->LatestChangeSeq();
-  EXPECT_TRUE(*store_->SetStatus("alice", AccountStatus::kSuppressed, kNow));
-  EXPECT_FALSE(*store_->SetStatus("nobody", AccountStatus::kSuppressed, kNow));
+  EXPECT_EQ(*store_->SetStatus("alice", AccountStatus::kSuppressed, kNow), UserUpdate::kUpdated);
+  EXPECT_EQ(*store_->SetStatus("nobody", AccountStatus::kSuppressed, kNow), UserUpdate::kNoSuchUser);
   EXPECT_EQ((*store_->FindUserById(alice))->status, AccountStatus::kSuppressed);
   std::vector<Change> changes = *store_->ChangesSince(before);
   ASSERT_EQ(changes.size(), 1u);
@@ -185,10 +187,10 @@ TEST_P(StoreConformance, ConcurrentAttemptsAdmitExactlyTheLimit) {
 TEST_P(StoreConformance, LoginOtpStepIsSingleUse) {
   int64_t alice = AddUser("alice");
   int64_t bob = AddUser("bob");
-  EXPECT_TRUE(*store_->CompleteLogin("alice", alice, 100, "a1", "ra1", kNow + 100, kNow));
-  EXPECT_FALSE(*store_->CompleteLogin("alice", alice, 100, "a2", "ra2", kNow + 100, kNow));
-  EXPECT_TRUE(*store_->CompleteLogin("alice", alice, 101, "a3", "ra3", kNow + 100, kNow));
-  EXPECT_TRUE(*store_->CompleteLogin("bob", bob, 100, "b1", "rb1", kNow + 100, kNow));
+  EXPECT_EQ(*store_->CompleteLogin("alice", alice, 100, "a1", "ra1", kNow + 100, kNow), LoginCompletion::kCompleted);
+  EXPECT_EQ(*store_->CompleteLogin("alice", alice, 100, "a2", "ra2", kNow + 100, kNow), LoginCompletion::kOtpStepUsed);
+  EXPECT_EQ(*store_->CompleteLogin("alice", alice, 101, "a3", "ra3", kNow + 100, kNow), LoginCompletion::kCompleted);
+  EXPECT_EQ(*store_->CompleteLogin("bob", bob, 100, "b1", "rb1", kNow + 100, kNow), LoginCompletion::kCompleted);
 }
 
 TEST_P(StoreConformance, CompleteLoginIsAllOrNothing) {
@@ -198,21 +200,21 @@ TEST_P(StoreConformance, CompleteLoginIsAllOrNothing) {
   ASSERT_EQ(*store_->AdmitLoginAttempt("alice", kNow, kPolicy), Admission::kProceed);
   ASSERT_EQ(store_->GetAttemptState("alice")->count, 2);  // one failure, one in flight
   // Success: the step is used, the failures are forgotten, the session and its token exist.
-  ASSERT_TRUE(*store_->CompleteLogin("alice", alice, 7, "s1", "r1", kNow + 100, kNow));
+  ASSERT_EQ(*store_->CompleteLogin("alice", alice, 7, "s1", "r1", kNow + 100, kNow), LoginCompletion::kCompleted);
   EXPECT_EQ(store_->GetAttemptState("alice")->count, 0);
   ASSERT_TRUE(store_->FindSession("s1")->has_value());
   EXPECT_EQ(store_->RotateRefreshToken("r1", "r2", kNow + 100, kNow)->outcome,
             RotationOutcome::kRotated);
   // A reused step writes nothing: no session, no token, the attempt count untouched.
   ASSERT_EQ(*store_->AdmitLoginAttempt("alice", kNow, kPolicy), Admission::kProceed);
-  EXPECT_FALSE(*store_->CompleteLogin("alice", alice, 7, "s2", "q1", kNow + 100, kNow));
+  EXPECT_EQ(*store_->CompleteLogin("alice", alice, 7, "s2", "q1", kNow + 100, kNow), LoginCompletion::kOtpStepUsed);
   EXPECT_FALSE(store_->FindSession("s2")->has_value());
   EXPECT_EQ(store_->RotateRefreshToken("q1", "q2", kNow + 100, kNow)->outcome,
             RotationOutcome::kUnknown);
   EXPECT_EQ(store_->GetAttemptState("alice")->count, 1);
   // A session id that already exists fails the whole login: the step stays unused.
   EXPECT_FALSE(store_->CompleteLogin("alice", alice, 8, "s1", "q3", kNow + 100, kNow).ok());
-  EXPECT_TRUE(*store_->CompleteLogin("alice", alice, 8, "s3", "q4", kNow + 100, kNow));
+  EXPECT_EQ(*store_->CompleteLogin("alice", alice, 8, "s3", "q4", kNow + 100, kNow), LoginCompletion::kCompleted);
 }
 
 TEST_P(StoreConformance, RefreshRotationAndReuseDetection) {
@@ -238,11 +240,11 @@ TEST_P(StoreConformance, RefreshRespectsExpiryAndAccountStatus) {
   EXPECT_EQ(store_->RotateRefreshToken("r1", "r2", kNow + 100, kNow + 10)->outcome,
             RotationOutcome::kExpired);
   ASSERT_TRUE(NewSession("s2", alice, "q1", kNow + 100));
-  ASSERT_TRUE(*store_->SetStatus("alice", AccountStatus::kSuppressed, kNow));
+  ASSERT_EQ(*store_->SetStatus("alice", AccountStatus::kSuppressed, kNow), UserUpdate::kUpdated);
   RotationResult blocked = *store_->RotateRefreshToken("q1", "q2", kNow + 100, kNow);
   EXPECT_EQ(blocked.outcome, RotationOutcome::kAccountBlocked);
   EXPECT_EQ(blocked.status, AccountStatus::kSuppressed);
-  ASSERT_TRUE(*store_->SetStatus("alice", AccountStatus::kActive, kNow));
+  ASSERT_EQ(*store_->SetStatus("alice", AccountStatus::kActive, kNow), UserUpdate::kUpdated);
   EXPECT_EQ(store_->RotateRefreshToken("q1", "q2", kNow + 100, kNow)->outcome,
             RotationOutcome::kRotated);  // the blocked attempt changed nothing
 }
@@ -294,14 +296,14 @@ TEST_P(StoreConformance, CredentialChangesRevokeEverySession) {
   ASSERT_TRUE(NewSession("a1", alice, "ra1", kNow + 100));
   ASSERT_TRUE(NewSession("a2", alice, "ra2", kNow + 100));
   ASSERT_TRUE(NewSession("b1", bob, "rb1", kNow + 100));
-  EXPECT_TRUE(*store_->SetPasswordHash("alice", "new-hash", kNow));
+  EXPECT_EQ(*store_->SetPasswordHash("alice", "new-hash", kNow), UserUpdate::kUpdated);
   EXPECT_TRUE((*store_->FindSession("a1"))->revoked);
   EXPECT_TRUE((*store_->FindSession("a2"))->revoked);
   EXPECT_FALSE((*store_->FindSession("b1"))->revoked);
   EXPECT_EQ((*store_->FindUserById(alice))->password_hash, "new-hash");
-  EXPECT_TRUE(*store_->SetTotpSecret("bob", "new-sealed", kNow));
+  EXPECT_EQ(*store_->SetTotpSecret("bob", "new-sealed", kNow), UserUpdate::kUpdated);
   EXPECT_TRUE((*store_->FindSession("b1"))->revoked);
-  EXPECT_FALSE(*store_->SetPasswordHash("nobody", "h", kNow));
+  EXPECT_EQ(*store_->SetPasswordHash("nobody", "h", kNow), UserUpdate::kNoSuchUser);
 }
 
 // SPEC §10.5: a window, not a streak. Correct codes in between reset nothing (the store is not
