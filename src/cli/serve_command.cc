@@ -44,13 +44,17 @@ std::string HasherBinary() {
   return (self.parent_path() / "authgate-hasher").string();
 }
 
+PasswordParams ParamsFrom(const Config& config) {
+  return {static_cast<uint32_t>(config.password.memory_kib),
+          static_cast<uint32_t>(config.password.iterations),
+          static_cast<uint32_t>(config.password.parallelism)};
+}
+
 ServiceSettings SettingsFrom(const Config& config) {
   ServiceSettings settings;
   settings.lockout = {static_cast<int>(config.lockout.max_failed_attempts),
                       config.lockout.duration_s};
-  settings.password = {static_cast<uint32_t>(config.password.memory_kib),
-                       static_cast<uint32_t>(config.password.iterations),
-                       static_cast<uint32_t>(config.password.parallelism)};
+  settings.password = ParamsFrom(config);
   ParseJwtAlg(config.tokens.alg, &settings.jwt.alg);
   settings.jwt.issuer = config.tokens.issuer;
   settings.jwt.audience = config.tokens.audience;
@@ -69,100 +73,112 @@ ServerLimits LimitsFrom(const Config& config) {
   return limits;
 }
 
-int Serve(const GlobalOptions& options, const std::string& listen_override) {
-  Result<Context> context = OpenContext(options);
-  if (!context) return Fail(context.error());
-  Config& config = context->config;
-  std::string listen = listen_override.empty() ? config.server.listen : listen_override;
+struct ListenPlan {
   std::string host;
   uint16_t port = 0;
-  if (!SplitHostPort(listen, &host, &port)) return Fail("--listen must be HOST:PORT, got '" + listen + "'");
-  const bool tls = !config.server.tls_cert_file.empty() || !config.server.tls_key_file.empty();
-  if (tls && (config.server.tls_cert_file.empty() || config.server.tls_key_file.empty())) {
-    return Fail("server.tls_cert_file and server.tls_key_file: set both for HTTPS, or neither");
+  bool tls = false;
+};
+
+Result<ListenPlan> PlanListen(const Config& config, const std::string& listen_override) {
+  ListenPlan plan;
+  std::string listen = listen_override.empty() ? config.server.listen : listen_override;
+  if (!SplitHostPort(listen, &plan.host, &plan.port)) {
+    return Error("--listen must be HOST:PORT, got '" + listen + "'");
   }
+  plan.tls = !config.server.tls_cert_file.empty() || !config.server.tls_key_file.empty();
+  if (plan.tls && (config.server.tls_cert_file.empty() || config.server.tls_key_file.empty())) {
+    return Error("server.tls_cert_file and server.tls_key_file: set both for HTTPS, or neither");
+  }
+  return plan;
+}
+
+void StartLogging(const Config& config) {
   auto logger = spdlog::stderr_color_mt("authgate");
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(config.log.level));
-  Result<std::unique_ptr<AuditLog>> audit = AuditLog::Open(config.log.audit_file);
-  if (!audit) return Fail(audit.error());
+}
 
-  SystemClock clock;
-  const ServiceSettings settings = SettingsFrom(config);
-
-  Store& store = *context->store;
-  KeyRing keys(store, *context->box, settings.jwt.alg, settings.access_ttl_s);
-  Status ensured = keys.EnsureSigningKey(clock.NowSeconds());
-  if (!ensured) return Fail(ensured.error());
-  VerifyCache cache;
-  Metrics metrics;
-  // Hashes run in helper processes, one per hash worker (why: service/hasher_processes.h); in
-  // this process only if they cannot start.
-  // Verification starts on libsodium and moves to the chosen implementation (with "auto", the
-  // fastest on this machine, timed in the background) as soon as it is known.
-  BackgroundArgon2Choice argon2(settings.password, config.password.implementation,
-                                [&metrics](Result<Argon2Choice> choice) {
+// Verification starts on libsodium and moves to the chosen implementation (with "auto", the
+// fastest on this machine, timed in the background) as soon as it is known.
+std::function<void(Result<Argon2Choice>)> OnArgon2Chosen(Metrics& metrics) {
+  return [&metrics](Result<Argon2Choice> choice) {
     if (!choice) return spdlog::warn("password verification stays on libsodium: {}", choice.error());
     SetPasswordBackend(choice->backend);
     metrics.Count("password_implementation", Argon2BackendName(choice->backend));
     spdlog::info("password verification: {} ({})", Argon2BackendName(choice->backend),
                  DescribeTimings(*choice));
-  });
-  const size_t hash_workers = OrCores(config.server.hash_workers);
-  InProcessVerifier in_process;
-  Result<std::unique_ptr<HasherProcesses>> hashers =
-      HasherProcesses::Start(HasherBinary(), hash_workers, kHashWorkerNice, metrics);
-  if (!hashers) spdlog::warn("{}: hashing in the server process", hashers.error());
-  PasswordVerifier& passwords = hashers ? static_cast<PasswordVerifier&>(**hashers) : in_process;
-  AuthService service(store, *context->box, keys, cache, metrics, **audit, clock, passwords,
-                      settings);
-  ChangeFollower follower(store, keys, cache, service.health(), clock,
+  };
+}
+
+// Binds the API listener (with TLS when planned) and the management listener: every way the
+// server can refuse to start after the store is open.
+Status BindListeners(const Config& config, const ListenPlan& plan, const HandlerDeps& deps,
+                     HttpServer& server, std::unique_ptr<ManagementListener>* management) {
+  const size_t threads = OrCores(config.server.threads);
+  if (plan.tls) {
+    Status tls_ready = server.UseTls(config.server.tls_cert_file, config.server.tls_key_file);
+    if (!tls_ready) return tls_ready;
+  }
+  Result<uint16_t> bound = server.Listen(plan.host, plan.port);
+  if (!bound) return bound.failure();
+  spdlog::info("authgate listening on {}://{}:{} ({} I/O threads, {} hash workers, {} tokens)",
+               plan.tls ? "https" : "http", plan.host, *bound, threads,
+               OrCores(config.server.hash_workers), config.tokens.alg);
+  if (config.server.management_listen.empty()) return {};
+  const bool required = config.server.management_listen != Config().server.management_listen;
+  auto started = ManagementListener::Start(deps, LimitsFrom(config),
+                                           config.server.management_listen, required);
+  if (!started) return started.failure();
+  *management = std::move(*started);
+  return {};
+}
+
+// The parts of a running server that outlive startup, built by Serve in dependency order.
+struct Core {
+  Store& store;
+  KeyRing& keys;
+  VerifyCache& cache;
+  const ServiceSettings& settings;
+  AuthService& service;
+  Metrics& metrics;
+  Clock& clock;
+};
+
+// Pools, handler and listeners; returns when the server has drained after SIGINT or SIGTERM.
+int RunServer(const Config& config, const ListenPlan& plan, Core core, bool helpers,
+              size_t hash_workers) {
+  ChangeFollower follower(core.store, core.keys, core.cache, core.service.health(),
+                          core.clock,
                           {.access_ttl_s = config.tokens.access_ttl_s,
-                           .lockout = settings.lockout,
-                           .after_successful_poll = [&service] {
-                             service.FlushDeferredOtpFailures();
+                           .lockout = core.settings.lockout,
+                           .after_successful_poll = [&core] {
+                             core.service.FlushDeferredOtpFailures();
                            }});
   if (!follower.Poll()) return Fail("store: cannot read the change log");
-
   // Hashing runs at a lower priority than the I/O threads: logins use the idle cores, but an
   // authorization check never waits behind an Argon2id hash (issue #4 (d)). With helpers, the
   // pool has two threads per helper: while one login waits for its store writes, the next
   // one's hash keeps the helper busy (a thread beyond that waits for a free helper).
-  WorkerPool hash_pool(hashers ? 2 * hash_workers : hash_workers,
+  WorkerPool hash_pool(helpers ? 2 * hash_workers : hash_workers,
                        static_cast<size_t>(config.server.hash_queue_max), kHashWorkerNice);
   WorkerPool store_pool(4, 1024);
-  HandlerDeps deps{service,
+  HandlerDeps deps{core.service,
                    hash_pool,
                    store_pool,
-                   metrics,
-                   keys,
-                   clock,
+                   core.metrics,
+                   core.keys,
+                   core.clock,
                    {config.ratelimit.per_address_per_s, static_cast<double>(config.ratelimit.burst)},
                    config.ratelimit.trusted_proxies};
   ApiHandler handler(deps);
-  const ServerLimits limits = LimitsFrom(config);
   RaiseFileLimit();
-  size_t threads = OrCores(config.server.threads);
-  HttpServer server(handler, limits, threads);
-  if (tls) {
-    Status tls_ready = server.UseTls(config.server.tls_cert_file, config.server.tls_key_file);
-    if (!tls_ready) return Fail(tls_ready.error());
-  }
-  Result<uint16_t> bound = server.Listen(host, port);
-  if (!bound) return Fail(bound.error());
-
-  ::signal(SIGPIPE, SIG_IGN);
-  spdlog::info("authgate listening on {}://{}:{} ({} I/O threads, {} hash workers, {} tokens)",
-               tls ? "https" : "http", host, *bound, threads, hash_workers,
-               config.tokens.alg);
+  HttpServer server(handler, LimitsFrom(config), OrCores(config.server.threads));
   std::unique_ptr<ManagementListener> management;
-  if (!config.server.management_listen.empty()) {
-    const bool required = config.server.management_listen != Config().server.management_listen;
-    auto started = ManagementListener::Start(deps, limits, config.server.management_listen,
-                                             required);
-    if (!started) return Fail(started.error());
-    management = std::move(*started);
-  }
+  Status bound = BindListeners(config, plan, deps, server, &management);
+  if (!bound) return Fail(bound.error());
+  // Started only now: a server that refuses to start prints its one error line and nothing else.
+  BackgroundArgon2Choice argon2(ParamsFrom(config), config.password.implementation,
+                                OnArgon2Chosen(core.metrics));
   boost::asio::signal_set signals(server.io_context(), SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
     if (ec) return;
@@ -174,6 +190,37 @@ int Serve(const GlobalOptions& options, const std::string& listen_override) {
   server.Run();
   spdlog::info("authgate stopped");
   return 0;
+}
+
+int Serve(const GlobalOptions& options, const std::string& listen_override) {
+  Result<Context> context = OpenContext(options);
+  if (!context) return Fail(context.error());
+  const Config& config = context->config;
+  Result<ListenPlan> plan = PlanListen(config, listen_override);
+  if (!plan) return Fail(plan.error());
+  StartLogging(config);
+  Result<std::unique_ptr<AuditLog>> audit = AuditLog::Open(config.log.audit_file);
+  if (!audit) return Fail(audit.error());
+
+  SystemClock clock;
+  const ServiceSettings settings = SettingsFrom(config);
+  KeyRing keys(*context->store, *context->box, settings.jwt.alg, settings.access_ttl_s);
+  Status ensured = keys.EnsureSigningKey(clock.NowSeconds());
+  if (!ensured) return Fail(ensured.error());
+  VerifyCache cache;
+  Metrics metrics;
+  // Hashes run in helper processes, one per hash worker (why: service/hasher_processes.h); in
+  // this process only if they cannot start.
+  const size_t hash_workers = OrCores(config.server.hash_workers);
+  InProcessVerifier in_process;
+  Result<std::unique_ptr<HasherProcesses>> hashers =
+      HasherProcesses::Start(HasherBinary(), hash_workers, kHashWorkerNice, metrics);
+  if (!hashers) spdlog::warn("{}: hashing in the server process", hashers.error());
+  PasswordVerifier& passwords = hashers ? static_cast<PasswordVerifier&>(**hashers) : in_process;
+  AuthService service(*context->store, *context->box, keys, cache, metrics, **audit, clock,
+                      passwords, settings);
+  return RunServer(config, *plan, {*context->store, keys, cache, settings, service, metrics, clock},
+                   static_cast<bool>(hashers), hash_workers);
 }
 
 }  // namespace
