@@ -53,7 +53,8 @@ PasswordParams ParamsFrom(const Config& config) {
 ServiceSettings SettingsFrom(const Config& config) {
   ServiceSettings settings;
   settings.lockout = {static_cast<int>(config.lockout.max_failed_attempts),
-                      config.lockout.duration_s};
+                      config.lockout.duration_s,
+                      static_cast<int>(config.lockout.otp_failures_before_hold)};
   settings.password = ParamsFrom(config);
   ParseJwtAlg(config.tokens.alg, &settings.jwt.alg);
   settings.jwt.issuer = config.tokens.issuer;

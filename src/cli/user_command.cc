@@ -139,6 +139,7 @@ json UserJson(const UserRecord& user, const AttemptState& attempts, int64_t now,
           {"createdAt", user.created_at},
           {"updatedAt", user.updated_at},
           {"locked", IsLocked(attempts, now)},
+          {"held", user.held()},
           {"lockedUntil", IsLocked(attempts, now) ? json(attempts.locked_until) : json(nullptr)},
           {"failedAttempts", Forgotten(attempts, now, policy) ? 0 : attempts.count}};
 }
@@ -328,15 +329,19 @@ void RegisterUser(CLI::App& app, const GlobalOptions& options, int* exit_code) {
     return Status::Ok();
   }));
 
-  CLI::App* unlock = user->add_subcommand("unlock", "clear a lock and its failure count");
+  CLI::App* unlock =
+      user->add_subcommand("unlock", "clear a lock, a hold (SPEC 10.3) and their failure counts");
   unlock->add_option("NAME", *name, "username")->required();
   unlock->callback(WithContext(options, exit_code, [name](Context& context) -> Status {
     Result<UserRecord> user = RequireUser(*context.store, *name);
     if (!user) return user.failure();
     Status cleared = context.store->ClearAttempts(*name);
     if (!cleared) return cleared;
-    AuditOperatorAction(context, "unlock", *name, "lock and failure count cleared");
-    std::cout << "Unlocked '" << *name << "'." << std::endl;
+    AuditOperatorAction(context, "unlock", *name,
+                        user->held() ? "hold, lock and failure counts cleared"
+                                     : "lock and failure count cleared");
+    std::cout << "Unlocked '" << *name << "'" << (user->held() ? " (its hold is released)" : "")
+              << "." << std::endl;
     return Status::Ok();
   }));
 

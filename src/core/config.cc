@@ -142,6 +142,7 @@ std::vector<KeySpec> Keys(Config& c) {
       IntKey("otp", "skew_steps", &c.otp.skew_steps, 0, 10),
       IntKey("lockout", "max_failed_attempts", &c.lockout.max_failed_attempts, 1, 1000),
       IntKey("lockout", "duration_s", &c.lockout.duration_s, 1, 365 * kDay),
+      IntKey("lockout", "otp_failures_before_hold", &c.lockout.otp_failures_before_hold, 0, 1000),
       IntKey("password", "memory_kib", &c.password.memory_kib, 8, 4 << 20),
       IntKey("password", "iterations", &c.password.iterations, 1, 100),
       IntKey("password", "parallelism", &c.password.parallelism, 1, 1),

@@ -43,6 +43,7 @@ struct Config {
   } otp;
   struct Lockout {
     int64_t max_failed_attempts = 5;
+    int64_t otp_failures_before_hold = 20;
     int64_t duration_s = 600;
   } lockout;
   struct Password {

@@ -38,4 +38,10 @@ AttemptState AfterFailure(const AttemptState& state, int64_t now, const LockoutP
 
 AttemptState AfterSuccess() { return AttemptState{}; }
 
+HoldStep AfterOtpFailure(int failures, const LockoutPolicy& policy) {
+  if (policy.otp_failures_before_hold <= 0) return {failures, false};
+  const int next = failures + 1;
+  return {next, next >= policy.otp_failures_before_hold};
+}
+
 }  // namespace authgate

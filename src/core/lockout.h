@@ -17,6 +17,9 @@ namespace authgate {
 struct LockoutPolicy {
   int max_failed_attempts = 5;
   int64_t duration_s = 600;
+  // SPEC §10.3: a right password with a wrong otp this many times since the last successful
+  // login holds the account until an operator unlocks it (0: never).
+  int otp_failures_before_hold = 20;
 };
 
 struct AttemptState {
@@ -26,7 +29,8 @@ struct AttemptState {
   friend bool operator==(const AttemptState&, const AttemptState&) = default;
 };
 
-enum class Admission { kProceed, kLocked };
+// kHeld: the account holds (SPEC §10.3); decided by the store, never by AdmitAttempt.
+enum class Admission { kProceed, kLocked, kHeld };
 
 struct AdmissionResult {
   Admission admission;
@@ -40,6 +44,13 @@ AdmissionResult AdmitAttempt(const AttemptState& state, int64_t now, const Locko
 AttemptState AfterFailure(const AttemptState& state, int64_t now, const LockoutPolicy& policy);
 // The admitted attempt proved the credentials: count and lock are cleared.
 AttemptState AfterSuccess();
+// SPEC §10.3: the count of wrong otps after a right password, one more of them later; the
+// account holds when it reaches the limit (never with a limit of 0, which counts nothing).
+struct HoldStep {
+  int failures = 0;
+  bool held = false;
+};
+HoldStep AfterOtpFailure(int failures, const LockoutPolicy& policy);
 // True when `state` no longer counts at `now` (no lock in force, count expired): its row can be
 // deleted. The store's prune statement says the same in SQL.
 bool Forgotten(const AttemptState& state, int64_t now, const LockoutPolicy& policy);

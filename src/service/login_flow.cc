@@ -1,5 +1,7 @@
 #include "service/login_flow.h"
 
+#include <spdlog/spdlog.h>
+
 #include "core/random.h"
 #include "core/totp.h"
 #include "core/username.h"
@@ -24,7 +26,8 @@ Outcome<TokenGrant> LoginFlow::Login(const LoginRequest& request, const std::str
   Result<Admission> admission =
       context_.store.AdmitLoginAttempt(username, now, context_.settings.lockout);
   if (!admission) return StoreFailed();
-  if (*admission == Admission::kLocked) return RefuseLocked(username, client);
+  if (*admission == Admission::kLocked) return RefuseLocked(username, client, "locked");
+  if (*admission == Admission::kHeld) return RefuseLocked(username, client, "held");
   Result<std::optional<UserRecord>> found = context_.store.FindUserByName(username);
   if (!found) return StoreFailed();
   if (!found->has_value()) {
@@ -49,44 +52,72 @@ Outcome<TokenGrant> LoginFlow::RefuseImpossibleName(const LoginRequest& request,
                                    MessageCode::kUsernameOrPasswordIncorrect);
 }
 
+// A name locked (§2) or an account held (§10.3): one answer for both, no credential checked.
 Outcome<TokenGrant> LoginFlow::RefuseLocked(const std::string& username,
-                                            const std::string& client) {
-  context_.metrics.Count("logins", "locked");
-  context_.audit.Write("login", {{"result", "failure"}, {"reason", "locked"},
+                                            const std::string& client, const char* reason) {
+  context_.metrics.Count("logins", reason);
+  context_.audit.Write("login", {{"result", "failure"}, {"reason", reason},
                                  {"username", username}, {"client", client}},
                        context_.clock.NowMillis());
   return Outcome<TokenGrant>::Fail(Rejection::kBadRequest, MessageCode::kAccountLocked);
 }
 
 // Every answer here but success and the account's status must be the one a wrong password
-// gets (SPEC §10.5): whoever holds a leaked password learns nothing without the second factor.
+// gets (SPEC §10.5): whoever holds a leaked password learns nothing without the second factor —
+// a store that fails now included (logged for the operator, told to no one else).
 Outcome<TokenGrant> LoginFlow::LoginWithProvenPassword(const LoginRequest& request,
                                                        const UserRecord& user, int64_t now,
                                                        const std::string& client) {
-  const char* failure = nullptr;
-  std::optional<int64_t> step = ProveOtp(request, user, now, &failure);
-  // As stored: the name the lockout counts, whatever the request's spelling.
-  if (!step) return Incorrect(user.username, now, client, failure);
-  if (user.status != AccountStatus::kActive) return RefuseStatus(user, client);
-  return Complete(request, user, *step, now, client);
-}
-
-std::optional<int64_t> LoginFlow::ProveOtp(const LoginRequest& request, const UserRecord& user,
-                                           int64_t now, const char** failure) {
   Result<SecretBytes> secret =
       OpenTotpSecret(context_.box, user, "login", "answered as a wrong credential");
-  if (!secret) {
-    *failure = "secret_unreadable";
-    return std::nullopt;
+  // As stored: the name the lockout counts, whatever the request's spelling.
+  if (!secret) return Incorrect(user.username, now, client, "secret_unreadable");
+  const NewRefreshToken refresh = issuer_.NewRefresh();
+  const LoginFinish finish{.username = user.username,
+                           .user_id = user.id,
+                           .active = user.status == AccountStatus::kActive,
+                           .lockout = context_.settings.lockout,
+                           .session_id = RandomId(),
+                           .refresh_hash = refresh.hash,
+                           .refresh_expires_at = now + context_.settings.refresh_ttl_s,
+                           .now = now};
+  Result<LoginResult> finished = context_.store.FinishLogin(finish, [&] {
+    return MatchTotp(*secret, request.otp, now, context_.settings.skew_steps);
+  });
+  if (!finished) {
+    context_.health.CallFailed();
+    return Refused(user.username, std::nullopt, client, "store_failed");
   }
-  std::optional<int64_t> step = MatchTotp(*secret, request.otp, now, context_.settings.skew_steps);
-  if (!step) *failure = "wrong_otp";
-  return step;
+  switch (finished->verdict) {
+    case LoginVerdict::kCompleted:
+      return Complete(request, user, {finish.session_id, refresh.token}, now, client);
+    case LoginVerdict::kProvenInactive:
+      return RefuseStatus(user, client);
+    case LoginVerdict::kHeld:
+      return Refused(user.username, finished->attempts, client, "held");
+    case LoginVerdict::kWrongOtp:
+    case LoginVerdict::kOtpStepUsed:
+      break;
+  }
+  if (finished->now_held) AuditHold(user, client);
+  const bool reused = finished->verdict == LoginVerdict::kOtpStepUsed;
+  return Refused(user.username, finished->attempts, client, reused ? "otp_reused" : "wrong_otp");
+}
+
+void LoginFlow::AuditHold(const UserRecord& user, const std::string& client) {
+  context_.metrics.Count("credential_holds", "otp_failures");
+  context_.audit.Write("credential_hold",
+                       {{"username", user.username}, {"userId", user.id},
+                        {"reason", "otp_failures"},
+                        {"failures", context_.settings.lockout.otp_failures_before_hold},
+                        {"client", client}},
+                       context_.clock.NowMillis());
+  spdlog::warn("user id {} is held after {} wrong login otps with its password: the password "
+               "is known to someone ('authgate user unlock' releases it)",
+               user.id, context_.settings.lockout.otp_failures_before_hold);
 }
 
 Outcome<TokenGrant> LoginFlow::RefuseStatus(const UserRecord& user, const std::string& client) {
-  // The credentials were proven: this is not a failed attempt, so the count is reset.
-  if (!context_.store.RecordLoginSuccess(user.username)) context_.health.WriteFailed();
   const std::string_view status = AccountStatusName(user.status);
   context_.metrics.Count("logins", status);
   context_.audit.Write("login", {{"result", "failure"}, {"reason", status},
@@ -97,17 +128,9 @@ Outcome<TokenGrant> LoginFlow::RefuseStatus(const UserRecord& user, const std::s
 }
 
 Outcome<TokenGrant> LoginFlow::Complete(const LoginRequest& request, const UserRecord& user,
-                                        int64_t step, int64_t now, const std::string& client) {
+                                        const NewSession& session, int64_t now,
+                                        const std::string& client) {
   const ServiceSettings& settings = context_.settings;
-  // The otp step, the reset of the failure count and the session: one transaction.
-  const std::string session_id = RandomId();
-  const NewRefreshToken refresh = issuer_.NewRefresh();
-  Result<LoginCompletion> completed = context_.store.CompleteLogin(
-      user.username, user.id, step, session_id, refresh.hash, now + settings.refresh_ttl_s, now);
-  if (!completed) return StoreFailed();
-  if (*completed == LoginCompletion::kOtpStepUsed) {
-    return Incorrect(user.username, now, client, "otp_reused");
-  }
   if (PasswordNeedsRehash(user.password_hash, settings.password)) {
     Result<std::string> rehashed = HashPassword(request.password, settings.password);
     if (rehashed && !context_.store.UpdatePasswordHash(user.id, *rehashed)) {
@@ -116,22 +139,30 @@ Outcome<TokenGrant> LoginFlow::Complete(const LoginRequest& request, const UserR
   }
   context_.metrics.Count("logins", "success");
   context_.audit.Write("login", {{"result", "success"}, {"username", user.username},
-                                 {"userId", user.id}, {"sessionId", session_id},
+                                 {"userId", user.id}, {"sessionId", session.id},
                                  {"client", client}},
                        context_.clock.NowMillis());
-  return issuer_.Grant(user.id, session_id, refresh.token, now);
+  return issuer_.Grant(user.id, session.id, session.refresh_token, now);
 }
 
 Outcome<TokenGrant> LoginFlow::Incorrect(const std::string& username, int64_t now,
                                          const std::string& client, const char* reason) {
-  const LockoutPolicy& lockout = context_.settings.lockout;
-  Result<AttemptState> after = context_.store.RecordLoginFailure(username, now, lockout);
+  Result<AttemptState> after =
+      context_.store.RecordLoginFailure(username, now, context_.settings.lockout);
   if (!after) context_.health.CallFailed();
+  return Refused(username, after ? std::optional(*after) : std::nullopt, client, reason);
+}
+
+Outcome<TokenGrant> LoginFlow::Refused(const std::string& username,
+                                       const std::optional<AttemptState>& after,
+                                       const std::string& client, const char* reason) {
   context_.metrics.Count("logins", reason);
   context_.audit.Write("login", {{"result", "failure"}, {"reason", reason},
                                  {"username", username}, {"client", client}},
                        context_.clock.NowMillis());
-  if (after && IsLocked(*after, now) && after->locked_until == now + lockout.duration_s) {
+  const LockoutPolicy& lockout = context_.settings.lockout;
+  const int64_t now = context_.clock.NowSeconds();
+  if (after && IsLocked(*after, now) && after->locked_until == after->last_failure_at + lockout.duration_s) {
     context_.metrics.Count("locks", "failed_attempts");
     context_.audit.Write("lock", {{"username", username}, {"until", after->locked_until},
                                   {"client", client}},

@@ -1,5 +1,7 @@
 // LoginFlow: the login use case (SPEC §2): username, password and a TOTP code in, a token grant
-// out, under the per-username lockout the store keeps exactly (Store::AdmitLoginAttempt).
+// out, under the per-username lockout the store keeps exactly (Store::AdmitLoginAttempt) and
+// the hold of SPEC §10.3 (Store::FinishLogin): a right password with too many wrong otps holds
+// the account, answered Account_Locked like a lock, until an operator unlocks it.
 //
 // Every wrong credential looks alike (SPEC §10.5): an unknown name, a wrong password, a right
 // password with a wrong or reused otp, and a name no account can have all get the same answer
@@ -32,23 +34,34 @@ class LoginFlow {
   Outcome<TokenGrant> Login(const LoginRequest& request, const std::string& client);
 
  private:
+  struct NewSession {
+    std::string id;
+    std::string refresh_token;
+  };
+
   // The answer for a name no account can have: that of an unknown name, with nothing stored.
   Outcome<TokenGrant> RefuseImpossibleName(const LoginRequest& request, const std::string& client);
-  Outcome<TokenGrant> RefuseLocked(const std::string& username, const std::string& client);
-  // After the password was proven: checks the login otp and completes the login.
+  // Locked (§2) or held (§10.3), told by `reason`: Account_Locked, nothing checked.
+  Outcome<TokenGrant> RefuseLocked(const std::string& username, const std::string& client,
+                                   const char* reason);
+  // After the password was proven: the store proves the otp and records the outcome
+  // (Store::FinishLogin, exact for the hold of SPEC §10.3).
   Outcome<TokenGrant> LoginWithProvenPassword(const LoginRequest& request, const UserRecord& user,
                                               int64_t now, const std::string& client);
-  // The otp step `request.otp` proves for `user`, or the reason it proves nothing.
-  std::optional<int64_t> ProveOtp(const LoginRequest& request, const UserRecord& user, int64_t now,
-                                  const char** failure);
+  // This wrong otp held the account: the audit line, the counter and a warning for operators.
+  void AuditHold(const UserRecord& user, const std::string& client);
   // Both factors proven of an account that may not log in: told, but no token is issued.
   Outcome<TokenGrant> RefuseStatus(const UserRecord& user, const std::string& client);
-  // Both factors proven of an active account: the session, its tokens, a rehash if due.
-  Outcome<TokenGrant> Complete(const LoginRequest& request, const UserRecord& user, int64_t step,
-                               int64_t now, const std::string& client);
-  // A wrong credential: counted against the name (locking it at the limit), one answer.
+  // Both factors proven of an active account, its session stored: tokens, a rehash if due.
+  Outcome<TokenGrant> Complete(const LoginRequest& request, const UserRecord& user,
+                               const NewSession& session, int64_t now, const std::string& client);
+  // A wrong credential found before the otp: counted against the name, then Refused.
   Outcome<TokenGrant> Incorrect(const std::string& username, int64_t now,
                                 const std::string& client, const char* reason);
+  // The one answer for every wrong credential; `after` (the name's §2 state after this failure,
+  // when known) tells whether this failure locked the name.
+  Outcome<TokenGrant> Refused(const std::string& username, const std::optional<AttemptState>& after,
+                              const std::string& client, const char* reason);
   Outcome<TokenGrant> StoreFailed();
 
   const ServiceContext context_;

@@ -20,6 +20,9 @@ constexpr FamilyInfo kFamilies[] = {
     {"refreshes", "authgate_refreshes_total", "result", "Refresh attempts by result."},
     {"logouts", "authgate_logouts_total", "result", "Logouts by result."},
     {"locks", "authgate_locks_total", "reason", "Usernames locked after failed logins."},
+    {"credential_holds", "authgate_credential_holds_total", "reason",
+     "Accounts held after wrong login otps with the right password (SPEC 10.3): the password "
+     "is known to someone."},
     {"refresh_reuse", "authgate_refresh_reuse_total", "reason",
      "Rotated refresh tokens presented again (session revoked)."},
     {"revocations", "authgate_revocations_total", "reason", "Sessions revoked by reason."},

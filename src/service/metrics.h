@@ -57,7 +57,7 @@ class Metrics {
     std::array<Stripe, StripedCounter::kStripes> stripes_;
   };
 
-  // Families: logins, verifications, refreshes, logouts (label "result"); locks,
+  // Families: logins, verifications, refreshes, logouts (label "result"); locks, credential_holds,
   // refresh_reuse, revocations (label "reason"); ratelimited (label "endpoint"); hash_helpers
   // (label "event": replaced, in_process); requests
   // (labels "endpoint" and "status": use RequestStats).

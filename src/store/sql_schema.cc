@@ -67,6 +67,13 @@ CREATE TABLE IF NOT EXISTS settings(
   value {bytes} NOT NULL){without_rowid};
 )sql";
 
+// SPEC §10.3: wrong login otps after a right password since the last successful login, and
+// when the account was held (0: not held).
+constexpr const char* kSchemaV4 = R"sql(
+ALTER TABLE users {add_column} login_otp_failures INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users {add_column} held_at {int64} NOT NULL DEFAULT 0;
+)sql";
+
 std::string_view Word(const SchemaWords& words, std::string_view name) {
   if (name == "serial_key") return words.serial_key;
   if (name == "int64") return words.int64;
@@ -99,7 +106,7 @@ std::string Spell(std::string_view script, const SchemaWords& words) {
 }  // namespace
 
 std::string MigrationScript(const Dialect& dialect, int64_t version) {
-  static constexpr const char* kScripts[] = {kSchemaV1, kSchemaV2, kSchemaV3};
+  static constexpr const char* kScripts[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4};
   static_assert(std::size(kScripts) == kSchemaVersion);
   return Spell(kScripts[version - 1], dialect.schema_words());
 }

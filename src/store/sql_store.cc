@@ -22,7 +22,8 @@ void AppendChange(const Dialect& dialect, SqlConnection& c, ChangeKind kind, con
 }
 
 constexpr const char* kUserColumns =
-    "SELECT id, username, password_hash, totp_secret, status, created_at, updated_at FROM users ";
+    "SELECT id, username, password_hash, totp_secret, status, created_at, updated_at, "
+    "login_otp_failures, held_at FROM users ";
 
 UserRecord ReadUser(const SqlRows& r, int row) {
   UserRecord user;
@@ -33,6 +34,8 @@ UserRecord ReadUser(const SqlRows& r, int row) {
   user.status = StatusFromText(r.Text(row, 4));
   user.created_at = r.Int(row, 5);
   user.updated_at = r.Int(row, 6);
+  user.login_otp_failures = static_cast<int>(r.Int(row, 7));
+  user.held_at = r.Int(row, 8);
   return user;
 }
 
@@ -76,6 +79,65 @@ void WriteAttempts(SqlConnection& c, const std::string& username, const AttemptS
       "VALUES($1, $2, $3, $4) ON CONFLICT (username) DO UPDATE SET count = excluded.count, "
       "locked_until = excluded.locked_until, last_failure_at = excluded.last_failure_at",
       {username, state.count, state.locked_until, state.last_failure_at});
+}
+
+bool HeldByName(SqlConnection& c, const std::string& username) {
+  Rows r = c.Run("SELECT held_at FROM users WHERE username = $1", {username});
+  return r->Count() > 0 && r->Int(0, 0) != 0;
+}
+
+// A proven login clears both counts: the §2 failures of its name and the wrong otps of §10.3.
+void ClearLoginCounts(SqlConnection& c, const LoginFinish& login) {
+  WriteAttempts(c, login.username, AfterSuccess());
+  c.Run("UPDATE users SET login_otp_failures = 0 WHERE id = $1 AND login_otp_failures <> 0",
+        {login.user_id});
+}
+
+// Consumes `step` for the user; false, with nothing written, when it was used before.
+bool ConsumeOtpStep(SqlConnection& c, const LoginFinish& login, int64_t step) {
+  Rows r = c.Run(
+      "INSERT INTO used_otp_steps(user_id, step, used_at) VALUES($1, $2, $3) "
+      "ON CONFLICT DO NOTHING",
+      {login.user_id, step, login.now});
+  return r->Affected() == 1;
+}
+
+void CreateSession(SqlConnection& c, const LoginFinish& login) {
+  c.Run("INSERT INTO sessions(id, user_id, created_at) VALUES($1, $2, $3)",
+        {login.session_id, login.user_id, login.now});
+  c.Run(
+      "INSERT INTO refresh_tokens(hash, session_id, expires_at, created_at) "
+      "VALUES($1, $2, $3, $4)",
+      {login.refresh_hash, login.session_id, login.refresh_expires_at, login.now});
+}
+
+// The user's row, locked: its count of wrong otps and whether it holds.
+struct HoldState {
+  bool exists = false;
+  int failures = 0;
+  bool held = false;
+};
+
+HoldState LockHoldState(SqlConnection& c, int64_t user_id) {
+  Rows r = c.Run("SELECT login_otp_failures, held_at FROM users WHERE id = $1 FOR UPDATE",
+                 {user_id});
+  if (r->Count() == 0) return HoldState{};
+  return HoldState{true, static_cast<int>(r->Int(0, 0)), r->Int(0, 1) != 0};
+}
+
+// A failed finish: a §2 failure of the name and, unless the account held already, one wrong
+// otp toward the hold.
+void CountLoginFailure(SqlConnection& c, const LoginFinish& login, const HoldState& before,
+                       LoginResult& result) {
+  result.attempts =
+      AfterFailure(LockAttempts(c, login.username).state, login.now, login.lockout);
+  WriteAttempts(c, login.username, result.attempts);
+  if (!before.exists || before.held) return;
+  const HoldStep hold = AfterOtpFailure(before.failures, login.lockout);
+  if (hold.failures == before.failures) return;  // no hold configured
+  c.Run("UPDATE users SET login_otp_failures = $1, held_at = $2 WHERE id = $3",
+        {hold.failures, hold.held ? login.now : int64_t{0}, login.user_id});
+  result.now_held = hold.held;
 }
 
 bool RevokeSessionLocked(const Dialect& dialect, SqlConnection& c, const std::string& session_id,
@@ -293,6 +355,7 @@ Status SqlStore::UpdatePasswordHash(int64_t user_id, const std::string& hash) {
 Result<Admission> SqlStore::AdmitLoginAttempt(const std::string& username, int64_t now,
                                               const LockoutPolicy& policy) {
   return InTransaction<Admission>([&](SqlConnection& c, SqlTransaction& tx) {
+    if (HeldByName(c, username)) return Admission::kHeld;  // nothing written
     LockedAttempts before = LockAttempts(c, username);
     AdmissionResult result = AdmitAttempt(before.state, now, policy);
     if (before.created || result.next != before.state) WriteAttempts(c, username, result.next);
@@ -311,13 +374,6 @@ Result<AttemptState> SqlStore::RecordLoginFailure(const std::string& username, i
   });
 }
 
-Status SqlStore::RecordLoginSuccess(const std::string& username) {
-  return ToStatus(WithConnection<bool>([&](SqlConnection& c) {
-    WriteAttempts(c, username, AfterSuccess());
-    return true;
-  }));
-}
-
 Result<AttemptState> SqlStore::GetAttemptState(const std::string& username) {
   return WithConnection<AttemptState>([&](SqlConnection& c) {
     return ReadAttempts(*c.Run(
@@ -326,25 +382,36 @@ Result<AttemptState> SqlStore::GetAttemptState(const std::string& username) {
   });
 }
 
-Result<LoginCompletion> SqlStore::CompleteLogin(const std::string& username, int64_t user_id,
-                                                int64_t otp_step, const std::string& session_id,
-                                                const std::string& refresh_hash,
-                                                int64_t refresh_expires_at, int64_t now) {
-  return InTransaction<LoginCompletion>([&](SqlConnection& c, SqlTransaction& tx) {
-    Rows step = c.Run(
-        "INSERT INTO used_otp_steps(user_id, step, used_at) VALUES($1, $2, $3) "
-        "ON CONFLICT DO NOTHING",
-        {user_id, otp_step, now});
-    if (step->Affected() != 1) return LoginCompletion::kOtpStepUsed;  // rolled back
+Status SqlStore::ClearAttempts(const std::string& username) {
+  return ToStatus(InTransaction<bool>([&](SqlConnection& c, SqlTransaction& tx) {
+    c.Run("UPDATE users SET login_otp_failures = 0, held_at = 0 WHERE username = $1", {username});
     WriteAttempts(c, username, AfterSuccess());
-    c.Run("INSERT INTO sessions(id, user_id, created_at) VALUES($1, $2, $3)",
-          {session_id, user_id, now});
-    c.Run(
-        "INSERT INTO refresh_tokens(hash, session_id, expires_at, created_at) "
-        "VALUES($1, $2, $3, $4)",
-        {refresh_hash, session_id, refresh_expires_at, now});
     tx.Commit();
-    return LoginCompletion::kCompleted;
+    return true;
+  }));
+}
+
+Result<LoginResult> SqlStore::FinishLogin(const LoginFinish& login, const OtpMatcher& match_otp) {
+  return InTransaction<LoginResult>([&](SqlConnection& c, SqlTransaction& tx) {
+    LoginResult result;
+    const HoldState before = LockHoldState(c, login.user_id);
+    const bool may_match = before.exists && !before.held;
+    const std::optional<int64_t> step = may_match ? match_otp() : std::nullopt;
+    if (step && !login.active) {
+      ClearLoginCounts(c, login);
+      result.verdict = LoginVerdict::kProvenInactive;
+    } else if (step && ConsumeOtpStep(c, login, *step)) {
+      ClearLoginCounts(c, login);
+      CreateSession(c, login);
+      result.verdict = LoginVerdict::kCompleted;
+    } else {
+      result.verdict = before.held ? LoginVerdict::kHeld
+                       : step      ? LoginVerdict::kOtpStepUsed
+                                   : LoginVerdict::kWrongOtp;
+      CountLoginFailure(c, login, before, result);
+    }
+    tx.Commit();
+    return result;
   });
 }
 

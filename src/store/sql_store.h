@@ -49,11 +49,9 @@ class SqlStore final : public Store {
                                       const LockoutPolicy& policy) override;
   Result<AttemptState> RecordLoginFailure(const std::string& username, int64_t now,
                                           const LockoutPolicy& policy) override;
-  Status RecordLoginSuccess(const std::string& username) override;
   Result<AttemptState> GetAttemptState(const std::string& username) override;
-  Result<LoginCompletion> CompleteLogin(const std::string& username, int64_t user_id, int64_t otp_step,
-                             const std::string& session_id, const std::string& refresh_hash,
-                             int64_t refresh_expires_at, int64_t now) override;
+  Status ClearAttempts(const std::string& username) override;
+  Result<LoginResult> FinishLogin(const LoginFinish& login, const OtpMatcher& match_otp) override;
   Result<RotationResult> RotateRefreshToken(const std::string& old_hash,
                                             const std::string& new_hash, int64_t new_expires_at,
                                             int64_t now) override;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +32,9 @@ struct UserRecord {
   AccountStatus status = AccountStatus::kActive;
   int64_t created_at = 0;
   int64_t updated_at = 0;
+  int login_otp_failures = 0;  // SPEC §10.3: since the last successful login
+  int64_t held_at = 0;         // when the account was held; 0: not held
+  bool held() const { return held_at != 0; }
 };
 
 struct NewUser {
@@ -53,6 +57,35 @@ enum class UserUpdate { kUpdated, kNoSuchUser };
 
 // CompleteLogin: whether the otp step was still unused (nothing is written when it was not).
 enum class LoginCompletion { kCompleted, kOtpStepUsed };
+
+// The last step of a login whose password was proven (FinishLogin).
+struct LoginFinish {
+  std::string username;  // as stored: whose §2 failure count this attempt is
+  int64_t user_id = 0;
+  bool active = true;    // false: a proven otp is answered with the status; no session is made
+  LockoutPolicy lockout;
+  std::string session_id;  // the session an active account's proven login creates
+  std::string refresh_hash;
+  int64_t refresh_expires_at = 0;
+  int64_t now = 0;
+};
+
+enum class LoginVerdict {
+  kCompleted,       // otp proven, its step unused: step consumed, counts cleared, session made
+  kProvenInactive,  // otp proven, account not active: counts cleared, nothing else written
+  kWrongOtp,        // counted: a §2 failure and one toward the hold
+  kOtpStepUsed,     // the step was used before: counted as kWrongOtp
+  kHeld,            // held already: the otp was not looked at; a §2 failure counted
+};
+
+struct LoginResult {
+  LoginVerdict verdict = LoginVerdict::kWrongOtp;
+  bool now_held = false;  // this failure reached lockout.otp_failures_before_hold
+  AttemptState attempts;  // the §2 state after a failure
+};
+
+// Gives the otp step the submitted code proves, or nothing.
+using OtpMatcher = std::function<std::optional<int64_t>()>;
 
 // RevokeSession: whether the session existed (it is revoked now either way).
 enum class SessionEnd { kEnded, kNoSuchSession };
@@ -127,24 +160,31 @@ class Store {
   // Re-hash after a login with changed parameters: no session is affected.
   virtual Status UpdatePasswordHash(int64_t user_id, const std::string& hash) = 0;
 
-  // Lockout (SPEC.md §2), per submitted username, existing or not.
+  // Lockout (SPEC.md §2), per submitted username, existing or not: reserves one unit of the
+  // count (kProceed), or refuses without writing: kLocked while locked, kHeld while the
+  // account of that name is held (SPEC §10.3).
   virtual Result<Admission> AdmitLoginAttempt(const std::string& username, int64_t now,
                                               const LockoutPolicy& policy) = 0;
   // Returns the state after the failure (locked when this failure reached the limit).
   virtual Result<AttemptState> RecordLoginFailure(const std::string& username, int64_t now,
                                                   const LockoutPolicy& policy) = 0;
-  virtual Status RecordLoginSuccess(const std::string& username) = 0;
   virtual Result<AttemptState> GetAttemptState(const std::string& username) = 0;
-  // The operator's unlock: the same reset as a successful login.
-  Status ClearAttempts(const std::string& username) { return RecordLoginSuccess(username); }
+  // The operator's unlock: clears `username`'s failure count and, when an account has that
+  // name, its hold and its count of wrong otps.
+  virtual Status ClearAttempts(const std::string& username) = 0;
 
-  // A successful login's writes in one transaction: consumes `otp_step` for `user_id`, resets
-  // `username`'s failed attempts and creates the session with its first refresh token.
-  // kOtpStepUsed, with nothing written, when the step was already used.
-  virtual Result<LoginCompletion> CompleteLogin(const std::string& username, int64_t user_id,
-                                     int64_t otp_step, const std::string& session_id,
-                                     const std::string& refresh_hash, int64_t refresh_expires_at,
-                                     int64_t now) = 0;
+  // The rest of an admitted login whose password was proven, in one transaction under the
+  // user's row lock (SPEC §2, §10.3): unless the account is held, `match_otp` (called at most
+  // once, inside the transaction) proves a step, which completes the login as LoginVerdict
+  // says, or fails, which counts a §2 failure and one wrong otp toward the hold, holding the
+  // account at lockout.otp_failures_before_hold. Exact under any concurrency: no more wrong
+  // otps than the limit are ever matched for one user between two successful logins.
+  virtual Result<LoginResult> FinishLogin(const LoginFinish& login, const OtpMatcher& match_otp) = 0;
+  // FinishLogin for an active account whose otp proved `otp_step`, never held (seeding, tests).
+  Result<LoginCompletion> CompleteLogin(const std::string& username, int64_t user_id,
+                                        int64_t otp_step, const std::string& session_id,
+                                        const std::string& refresh_hash,
+                                        int64_t refresh_expires_at, int64_t now);
 
   // Sessions and refresh tokens (stored as hashes only); a session is made by CompleteLogin.
   // Rotates `old_hash` to `new_hash` iff it is current, unexpired, its session is live and the

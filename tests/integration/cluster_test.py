@@ -13,16 +13,11 @@ import threading
 import time
 import unittest
 
-from harness import AuthgateServer, Nginx, leave_room_in_step, totp, wait_until
+from harness import AuthgateServer, Nginx, empty_postgres, leave_room_in_step, totp, wait_until
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 PG_DIR = os.environ.get("AUTHGATE_PG_DIR", "")
 LOGIN = "/api/v1/public/auth/login"
-
-
-def pg_url():
-    with open(os.environ["AUTHGATE_TEST_PG_URL_FILE"]) as f:
-        return f.read().strip()
 
 
 def pg_control(action):
@@ -48,9 +43,7 @@ class Front(AuthgateServer):
 class ClusterTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        url = pg_url()
-        subprocess.run(["psql", url, "-q", "-c", "DROP SCHEMA public CASCADE; CREATE SCHEMA public;"],
-                       check=True, capture_output=True)
+        url = empty_postgres()
         cls.shared = tempfile.mkdtemp(prefix="authgate-cluster-")
         env = {"AUTHGATE_DB": url,
                "AUTHGATE_SECRETS_MASTER_KEY_FILE": os.path.join(cls.shared, "master.key")}

@@ -257,6 +257,20 @@ class AuthgateServer:
             return b"".join(chunks)
 
 
+def pg_url():
+    """The URL of the CTest fixture's PostgreSQL server (AUTHGATE_TEST_PG_URL_FILE)."""
+    with open(os.environ["AUTHGATE_TEST_PG_URL_FILE"]) as f:
+        return f.read().strip()
+
+
+def empty_postgres():
+    """The fixture's PostgreSQL with an empty public schema; returns its URL."""
+    url = pg_url()
+    subprocess.run(["psql", url, "-q", "-c", "DROP SCHEMA public CASCADE; CREATE SCHEMA public;"],
+                   check=True, capture_output=True)
+    return url
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -24,7 +24,7 @@ import threading
 import time
 import unittest
 
-from harness import BIN, AuthgateServer, totp, wait_until
+from harness import BIN, AuthgateServer, empty_postgres, totp, wait_until
 
 LOGIN = "/api/v1/public/auth/login"
 
@@ -235,10 +235,7 @@ class RequestOtpLimitTest(unittest.TestCase):
 @unittest.skipUnless(os.environ.get("AUTHGATE_TEST_PG_URL_FILE"), "needs the PostgreSQL fixture")
 class PostgresSideChannelTest(WrongCredentialsLookAlike, unittest.TestCase):
     def setUp(self):
-        with open(os.environ["AUTHGATE_TEST_PG_URL_FILE"]) as f:
-            self.url = f.read().strip()
-        subprocess.run(["psql", self.url, "-q", "-c", "DROP SCHEMA public CASCADE; CREATE SCHEMA public;"],
-                       check=True, capture_output=True)
+        self.url = empty_postgres()
         self.server = AuthgateServer({"AUTHGATE_DB": self.url})
 
     def tearDown(self):

@@ -6,22 +6,16 @@ Needs the PostgreSQL server of the CTest fixture (AUTHGATE_TEST_PG_URL_FILE).
 import json
 import os
 import statistics
-import subprocess
 import threading
 import time
 import unittest
 import urllib.parse
 
-from harness import AuthgateServer, TcpProxy, totp, wait_until
+from harness import AuthgateServer, TcpProxy, empty_postgres, totp, wait_until
 
 TIMEOUT_MS = 1000
 # SPEC §10.1: a request that needs an unreachable store answers within timeout_ms + 500 ms.
 BOUND_S = (TIMEOUT_MS + 500) / 1000.0
-
-
-def pg_url():
-    with open(os.environ["AUTHGATE_TEST_PG_URL_FILE"]) as f:
-        return f.read().strip()
 
 
 def through(proxy, url):
@@ -36,9 +30,7 @@ def through(proxy, url):
 def behind_proxy(test, env):
     """An empty PostgreSQL schema, a TcpProxy in front of it, and a server using it (test.proxy,
     test.server); `env` adds to the server's environment."""
-    url = pg_url()
-    subprocess.run(["psql", url, "-q", "-c", "DROP SCHEMA public CASCADE; CREATE SCHEMA public;"],
-                   check=True, capture_output=True)
+    url = empty_postgres()
     parts = urllib.parse.urlsplit(url)
     test.proxy = TcpProxy(parts.hostname, parts.port)
     test.server = AuthgateServer(dict(env, AUTHGATE_DB=through(test.proxy, url)))

@@ -8,8 +8,8 @@ Error Unreachable() { return Error::Unavailable("fake store: unreachable"); }
 }  // namespace
 
 bool FakeStore::Enter() {
-  calls_.fetch_add(1);
-  return !failing_.load();
+  const uint64_t call = calls_.fetch_add(1) + 1;
+  return !failing_.load() && call <= fail_after_.load();
 }
 
 UserRecord* FakeStore::UserNamed(const std::string& username) {
@@ -122,6 +122,7 @@ Result<Admission> FakeStore::AdmitLoginAttempt(const std::string& username, int6
                                                const LockoutPolicy& policy) {
   if (!Enter()) return Unreachable();
   std::lock_guard<std::mutex> lock(mutex_);
+  if (const UserRecord* user = UserNamed(username); user && user->held()) return Admission::kHeld;
   AdmissionResult result = AdmitAttempt(attempts_[username], now, policy);
   attempts_[username] = result.next;
   return result.admission;
@@ -136,13 +137,6 @@ Result<AttemptState> FakeStore::RecordLoginFailure(const std::string& username, 
   return state;
 }
 
-Status FakeStore::RecordLoginSuccess(const std::string& username) {
-  if (!Enter()) return Unreachable();
-  std::lock_guard<std::mutex> lock(mutex_);
-  attempts_[username] = AfterSuccess();
-  return Status::Ok();
-}
-
 Result<AttemptState> FakeStore::GetAttemptState(const std::string& username) {
   if (!Enter()) return Unreachable();
   std::lock_guard<std::mutex> lock(mutex_);
@@ -150,17 +144,52 @@ Result<AttemptState> FakeStore::GetAttemptState(const std::string& username) {
   return it == attempts_.end() ? AttemptState{} : it->second;
 }
 
-Result<LoginCompletion> FakeStore::CompleteLogin(const std::string& username, int64_t user_id,
-                                      int64_t otp_step, const std::string& session_id,
-                                      const std::string& refresh_hash,
-                                      int64_t refresh_expires_at, int64_t now) {
+Status FakeStore::ClearAttempts(const std::string& username) {
   if (!Enter()) return Unreachable();
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!used_steps_.insert({user_id, otp_step}).second) return LoginCompletion::kOtpStepUsed;
-  attempts_[username] = AfterSuccess();
-  sessions_[session_id] = {session_id, user_id, now, false, {}};
-  refresh_tokens_[refresh_hash] = {session_id, refresh_expires_at, false};
-  return LoginCompletion::kCompleted;
+  attempts_.erase(username);
+  if (UserRecord* user = UserNamed(username)) {
+    user->login_otp_failures = 0;
+    user->held_at = 0;
+  }
+  return Status::Ok();
+}
+
+Result<LoginResult> FakeStore::FinishLogin(const LoginFinish& login, const OtpMatcher& match_otp) {
+  if (!Enter()) return Unreachable();
+  std::lock_guard<std::mutex> lock(mutex_);
+  UserRecord& user = users_.at(login.user_id);
+  LoginResult result;
+  const std::optional<int64_t> step = user.held() ? std::nullopt : match_otp();
+  if (step && (!login.active || used_steps_.insert({login.user_id, *step}).second)) {
+    attempts_.erase(login.username);
+    user.login_otp_failures = 0;
+    if (!login.active) {
+      result.verdict = LoginVerdict::kProvenInactive;
+      return result;
+    }
+    sessions_[login.session_id] = {login.session_id, login.user_id, login.now, false, {}};
+    refresh_tokens_[login.refresh_hash] = {login.session_id, login.refresh_expires_at, false};
+    result.verdict = LoginVerdict::kCompleted;
+    return result;
+  }
+  result.verdict = user.held() ? LoginVerdict::kHeld
+                   : step      ? LoginVerdict::kOtpStepUsed
+                               : LoginVerdict::kWrongOtp;
+  CountLoginFailure(login, user, result);
+  return result;
+}
+
+void FakeStore::CountLoginFailure(const LoginFinish& login, UserRecord& user,
+                                  LoginResult& result) {
+  AttemptState& state = attempts_[login.username];
+  state = AfterFailure(state, login.now, login.lockout);
+  result.attempts = state;
+  if (user.held()) return;
+  const HoldStep hold = AfterOtpFailure(user.login_otp_failures, login.lockout);
+  user.login_otp_failures = hold.failures;
+  if (hold.held) user.held_at = login.now;
+  result.now_held = hold.held;
 }
 
 Result<RotationResult> FakeStore::RotateRefreshToken(const std::string& old_hash,

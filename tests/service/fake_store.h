@@ -5,7 +5,7 @@
 //
 // Test handles: calls() counts every operation (to prove a path never touches the store), and
 // SetFailing(true) makes every operation fail as an unreachable store does (the 503 and circuit
-// paths). Thread-safe.
+// paths); FailAfter(n) does so from the n+1-th operation on (a store lost mid-login). Thread-safe.
 #pragma once
 
 #include <atomic>
@@ -24,6 +24,8 @@ class FakeStore final : public Store {
  public:
   uint64_t calls() const { return calls_.load(); }
   void SetFailing(bool failing) { failing_.store(failing); }
+  // Every operation after the next `calls` fails (as SetFailing(true) makes them).
+  void FailAfter(uint64_t calls) { fail_after_.store(calls_.load() + calls); }
 
   bool Ping() override;
   Result<std::vector<int64_t>> CreateUsers(const std::vector<NewUser>& users,
@@ -41,11 +43,9 @@ class FakeStore final : public Store {
                                       const LockoutPolicy& policy) override;
   Result<AttemptState> RecordLoginFailure(const std::string& username, int64_t now,
                                           const LockoutPolicy& policy) override;
-  Status RecordLoginSuccess(const std::string& username) override;
   Result<AttemptState> GetAttemptState(const std::string& username) override;
-  Result<LoginCompletion> CompleteLogin(const std::string& username, int64_t user_id, int64_t otp_step,
-                             const std::string& session_id, const std::string& refresh_hash,
-                             int64_t refresh_expires_at, int64_t now) override;
+  Status ClearAttempts(const std::string& username) override;
+  Result<LoginResult> FinishLogin(const LoginFinish& login, const OtpMatcher& match_otp) override;
   Result<RotationResult> RotateRefreshToken(const std::string& old_hash,
                                             const std::string& new_hash, int64_t new_expires_at,
                                             int64_t now) override;
@@ -74,12 +74,15 @@ class FakeStore final : public Store {
   UserRecord* UserNamed(const std::string& username);  // under mutex_
   void AppendChange(ChangeKind kind, std::string ref);  // under mutex_
   void RevokeLocked(const std::string& session_id);     // under mutex_
+  // FinishLogin's failure: a §2 failure and one wrong otp toward the hold (under mutex_).
+  void CountLoginFailure(const LoginFinish& login, UserRecord& user, LoginResult& result);
   // Replaces a credential and revokes the user's sessions (SetPasswordHash, SetTotpSecret).
   Result<UserUpdate> ReplaceCredential(const std::string& username, std::string UserRecord::*field,
                                  const std::string& value, int64_t now);
 
   std::atomic<uint64_t> calls_{0};
   std::atomic<bool> failing_{false};
+  std::atomic<uint64_t> fail_after_{UINT64_MAX};
   std::mutex mutex_;
   int64_t next_user_id_ = 1;
   std::map<int64_t, UserRecord> users_;

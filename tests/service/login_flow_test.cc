@@ -114,5 +114,67 @@ TEST_F(LoginFlowTest, AFailingStoreAnswers503AndOpensTheCircuit) {
   EXPECT_TRUE(Login("alice", alice.password, world.Otp(alice)).value);
 }
 
+// SPEC §10.3, with a hold after 3 wrong otps and a §2 limit that never interferes.
+class CredentialHoldTest : public LoginFlowTest {
+ protected:
+  CredentialHoldTest() {
+    world.settings.lockout = {1000, 600, 3};
+    held_flow = std::make_unique<LoginFlow>(world.Context(), passwords);
+  }
+  Outcome<TokenGrant> Login(const std::string& password, const std::string& otp) {
+    return held_flow->Login({"alice", password, otp}, "192.0.2.1");
+  }
+  std::string WrongOtp() { return world.Otp(alice, 5); }
+
+  std::unique_ptr<LoginFlow> held_flow;
+};
+
+TEST_F(CredentialHoldTest, WrongOtpsWithTheRightPasswordHoldTheAccountUntilUnlocked) {
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Login(alice.password, WrongOtp()).error.code,
+              MessageCode::kUsernameOrPasswordIncorrect);  // nothing tells the guesser
+  }
+  EXPECT_EQ(world.AuditText().find("credential_hold") != std::string::npos, true);
+  EXPECT_NE(world.metrics.Render(0, 0).find("authgate_credential_holds_total{reason=\"otp_failures\"} 1"),
+            std::string::npos);
+  passwords.calls = 0;
+  EXPECT_EQ(Login(alice.password, world.Otp(alice)).error.code, MessageCode::kAccountLocked);
+  EXPECT_EQ(Login("wrong", world.Otp(alice)).error.code, MessageCode::kAccountLocked);
+  world.clock.Advance(3600);  // a hold does not expire
+  EXPECT_EQ(Login(alice.password, world.Otp(alice)).error.code, MessageCode::kAccountLocked);
+  EXPECT_EQ(passwords.calls.load(), 0);  // no credential is checked while held
+  ASSERT_TRUE(world.store.ClearAttempts("alice").ok());
+  EXPECT_TRUE(Login(alice.password, world.Otp(alice)).value);
+}
+
+TEST_F(CredentialHoldTest, ASuccessfulLoginStartsTheCountAgain) {
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_FALSE(Login(alice.password, WrongOtp()).value);
+    EXPECT_FALSE(Login(alice.password, WrongOtp()).value);
+    world.clock.Advance(30);  // a fresh step for the right code
+    EXPECT_TRUE(Login(alice.password, world.Otp(alice)).value) << "round " << round;
+  }
+}
+
+TEST_F(CredentialHoldTest, WrongPasswordsNeverHold) {
+  for (int i = 0; i < 10; ++i) EXPECT_FALSE(Login("wrong", WrongOtp()).value);
+  EXPECT_TRUE(Login(alice.password, world.Otp(alice)).value);
+  EXPECT_EQ(world.AuditText().find("credential_hold"), std::string::npos);
+}
+
+// The store lost between the password check and the otp's: the answer a wrong password gets
+// when the store is lost at the same point (never a 503 that only a right password earns).
+TEST_F(LoginFlowTest, AStoreLostAfterTheRightPasswordLooksLikeAWrongOne) {
+  world.store.FailAfter(2);  // admission and lookup succeed
+  const Outcome<TokenGrant> right = Login("alice", alice.password, world.Otp(alice));
+  world.health.Probed(true);
+  world.store.SetFailing(false);
+  world.store.FailAfter(2);
+  const Outcome<TokenGrant> wrong = Login("alice", "wrong", world.Otp(alice));
+  EXPECT_EQ(right.error.code, MessageCode::kUsernameOrPasswordIncorrect);
+  EXPECT_TRUE(SameAnswer(right, wrong));
+  EXPECT_NE(world.AuditText().find("store_failed"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace authgate

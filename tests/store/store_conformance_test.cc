@@ -160,7 +160,7 @@ TEST_P(StoreConformance, LockoutSequence) {
   EXPECT_EQ(store_->GetAttemptState("ghost")->locked_until, kNow + 600);
   EXPECT_TRUE(store_->ClearAttempts("ghost").ok());
   EXPECT_EQ(*store_->AdmitLoginAttempt("ghost", kNow, kPolicy), Admission::kProceed);
-  EXPECT_TRUE(store_->RecordLoginSuccess("ghost").ok());
+  EXPECT_TRUE(store_->ClearAttempts("ghost").ok());
   EXPECT_EQ(store_->GetAttemptState("ghost")->count, 0);
 }
 
@@ -205,7 +205,8 @@ TEST_P(StoreConformance, CompleteLoginIsAllOrNothing) {
   ASSERT_TRUE(store_->FindSession("s1")->has_value());
   EXPECT_EQ(store_->RotateRefreshToken("r1", "r2", kNow + 100, kNow)->outcome,
             RotationOutcome::kRotated);
-  // A reused step writes nothing: no session, no token, the attempt count untouched.
+  // A reused step makes no session and no token: it counts as the failure it is (the unit its
+  // admission reserved stays counted).
   ASSERT_EQ(*store_->AdmitLoginAttempt("alice", kNow, kPolicy), Admission::kProceed);
   EXPECT_EQ(*store_->CompleteLogin("alice", alice, 7, "s2", "q1", kNow + 100, kNow), LoginCompletion::kOtpStepUsed);
   EXPECT_FALSE(store_->FindSession("s2")->has_value());
@@ -215,6 +216,114 @@ TEST_P(StoreConformance, CompleteLoginIsAllOrNothing) {
   // A session id that already exists fails the whole login: the step stays unused.
   EXPECT_FALSE(store_->CompleteLogin("alice", alice, 8, "s1", "q3", kNow + 100, kNow).ok());
   EXPECT_EQ(*store_->CompleteLogin("alice", alice, 8, "s3", "q4", kNow + 100, kNow), LoginCompletion::kCompleted);
+}
+
+// Alice's login at 1700000000 (creating session `session_id` when it completes).
+LoginFinish AliceFinish(int64_t user_id, const LockoutPolicy& policy,
+                        const std::string& session_id = "") {
+  LoginFinish finish;
+  finish.username = "alice";
+  finish.user_id = user_id;
+  finish.lockout = policy;
+  finish.session_id = session_id;
+  finish.refresh_hash = "refresh-" + session_id;
+  finish.refresh_expires_at = 1700000100;
+  finish.now = 1700000000;
+  return finish;
+}
+
+// SPEC §10.3: FinishLogin with a matcher that proves nothing.
+LoginResult FinishWrong(Store& store, int64_t user_id, const LockoutPolicy& policy,
+                        std::atomic<int>* matched = nullptr) {
+  Result<LoginResult> result = store.FinishLogin(AliceFinish(user_id, policy), [matched] {
+        if (matched != nullptr) ++*matched;
+        return std::optional<int64_t>();
+      });
+  EXPECT_TRUE(result.ok()) << result.error();
+  return result.ok() ? *result : LoginResult{};
+}
+
+TEST_P(StoreConformance, WrongOtpsAfterTheRightPasswordHoldTheAccount) {
+  const int64_t alice = AddUser("alice");
+  const LockoutPolicy policy{100, 600, 3};
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_EQ(*store_->AdmitLoginAttempt("alice", kNow, policy), Admission::kProceed);
+    LoginResult result = FinishWrong(*store_, alice, policy);
+    EXPECT_EQ(result.verdict, LoginVerdict::kWrongOtp);
+    EXPECT_EQ(result.now_held, i == 3);
+    EXPECT_EQ(result.attempts.count, i);  // each is a §2 failure too
+  }
+  EXPECT_EQ(*store_->AdmitLoginAttempt("alice", kNow, policy), Admission::kHeld);
+  EXPECT_EQ(store_->GetAttemptState("alice")->count, 3);  // a held refusal reserves nothing
+  UserRecord held = **store_->FindUserByName("alice");
+  EXPECT_TRUE(held.held());
+  EXPECT_EQ(held.login_otp_failures, 3);
+  // A finish that raced the hold matches nothing, even a right code.
+  std::atomic<int> matched{0};
+  EXPECT_EQ(FinishWrong(*store_, alice, policy, &matched).verdict, LoginVerdict::kHeld);
+  EXPECT_EQ(matched.load(), 0);
+  EXPECT_FALSE(NewSession("s1", alice, "r1", kNow + 100));
+  // The operator's unlock releases the hold and both counts.
+  ASSERT_TRUE(store_->ClearAttempts("alice").ok());
+  EXPECT_FALSE((*store_->FindUserByName("alice"))->held());
+  EXPECT_EQ((*store_->FindUserByName("alice"))->login_otp_failures, 0);
+  EXPECT_EQ(*store_->AdmitLoginAttempt("alice", kNow, policy), Admission::kProceed);
+  EXPECT_TRUE(NewSession("s2", alice, "r2", kNow + 100));
+}
+
+TEST_P(StoreConformance, AProvenOtpResetsTheCountAndAReusedOneCounts) {
+  const int64_t alice = AddUser("alice");
+  const LockoutPolicy policy{100, 600, 3};
+  FinishWrong(*store_, alice, policy);
+  FinishWrong(*store_, alice, policy);
+  ASSERT_TRUE(NewSession("s1", alice, "r1", kNow + 100));  // step 1
+  EXPECT_EQ((*store_->FindUserByName("alice"))->login_otp_failures, 0);
+  FinishWrong(*store_, alice, policy);
+  // The used step 1 again: counted as a wrong otp.
+  Result<LoginResult> reused = store_->FinishLogin(AliceFinish(alice, policy, "s2"),
+                                                   [] { return std::optional<int64_t>(1); });
+  ASSERT_TRUE(reused.ok()) << reused.error();
+  EXPECT_EQ(reused->verdict, LoginVerdict::kOtpStepUsed);
+  EXPECT_FALSE(store_->FindSession("s2")->has_value());
+  EXPECT_EQ((*store_->FindUserByName("alice"))->login_otp_failures, 2);
+  // An inactive account's proven otp resets too, and uses no step.
+  ASSERT_EQ(*store_->SetStatus("alice", AccountStatus::kSuppressed, kNow), UserUpdate::kUpdated);
+  LoginFinish suppressed = AliceFinish(alice, policy);
+  suppressed.active = false;
+  Result<LoginResult> inactive =
+      store_->FinishLogin(suppressed, [] { return std::optional<int64_t>(2); });
+  EXPECT_EQ(inactive->verdict, LoginVerdict::kProvenInactive);
+  EXPECT_EQ((*store_->FindUserByName("alice"))->login_otp_failures, 0);
+  ASSERT_EQ(*store_->SetStatus("alice", AccountStatus::kActive, kNow), UserUpdate::kUpdated);
+  EXPECT_TRUE(NewSession("s3", alice, "r3", kNow + 100));  // step 2 is still unused
+}
+
+TEST_P(StoreConformance, WithoutAHoldLimitNothingHolds) {
+  const int64_t alice = AddUser("alice");
+  const LockoutPolicy policy{1000, 600, 0};
+  for (int i = 0; i < 30; ++i) EXPECT_FALSE(FinishWrong(*store_, alice, policy).now_held);
+  EXPECT_FALSE((*store_->FindUserByName("alice"))->held());
+  EXPECT_EQ((*store_->FindUserByName("alice"))->login_otp_failures, 0);
+}
+
+// However many finishes race, no more otps than the limit are matched, and one of them holds.
+TEST_P(StoreConformance, ConcurrentWrongOtpsMatchExactlyTheHoldLimit) {
+  const int64_t alice = AddUser("alice");
+  const LockoutPolicy policy{1000, 600, 20};
+  std::atomic<int> matched{0};
+  std::atomic<int> holds{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 6; ++i) {
+        if (FinishWrong(*store_, alice, policy, &matched).now_held) ++holds;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(matched.load(), 20);
+  EXPECT_EQ(holds.load(), 1);
+  EXPECT_TRUE((*store_->FindUserByName("alice"))->held());
 }
 
 TEST_P(StoreConformance, RefreshRotationAndReuseDetection) {
@@ -490,6 +599,10 @@ TEST(SqliteMigrationTest, VersionOneGainsTheFailureWindows) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(url.substr(7).c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE users(id INTEGER PRIMARY KEY AUTOINCREMENT, username TEXT "
+                         "NOT NULL UNIQUE, password_hash TEXT NOT NULL, totp_secret BLOB NOT NULL, "
+                         "status TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER "
+                         "NOT NULL);"
                          "CREATE TABLE login_attempts(username TEXT PRIMARY KEY, count INTEGER "
                          "NOT NULL, locked_until INTEGER NOT NULL) WITHOUT ROWID;"
                          "CREATE TABLE sessions(id TEXT PRIMARY KEY, user_id INTEGER NOT NULL, "
@@ -520,8 +633,11 @@ TEST(SqliteUpgradeTest, AVersionTwoStoreGainsSettings) {
   }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(url.substr(7).c_str(), &db), SQLITE_OK);
-  EXPECT_EQ(sqlite3_exec(db, "DROP TABLE settings; PRAGMA user_version = 2", nullptr, nullptr,
-                         nullptr),
+  EXPECT_EQ(sqlite3_exec(db,
+                         "DROP TABLE settings; ALTER TABLE users DROP COLUMN held_at; "
+                         "ALTER TABLE users DROP COLUMN login_otp_failures; "
+                         "PRAGMA user_version = 2",
+                         nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
   Result<std::unique_ptr<Store>> upgraded = OpenStore(url);
@@ -529,6 +645,7 @@ TEST(SqliteUpgradeTest, AVersionTwoStoreGainsSettings) {
   EXPECT_TRUE((*upgraded)->FindUserByName("alice")->has_value());
   EXPECT_FALSE((*upgraded)->GetSetting("check")->has_value());
   EXPECT_EQ(*(*upgraded)->PutSettingIfAbsent("check", "v"), "v");
+  EXPECT_FALSE((*(*upgraded)->FindUserByName("alice"))->held());
 }
 
 TEST(OpenStoreTest, RejectsUnknownUrls) {
