@@ -62,6 +62,7 @@ ServiceSettings SettingsFrom(const Config& config) {
   settings.jwt.leeway_s = config.tokens.leeway_s;
   settings.access_ttl_s = config.tokens.access_ttl_s;
   settings.refresh_ttl_s = config.tokens.refresh_ttl_s;
+  settings.refresh_reuse_window_s = config.tokens.refresh_reuse_window_s;
   settings.skew_steps = static_cast<int>(config.otp.skew_steps);
   return settings;
 }

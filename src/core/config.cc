@@ -138,6 +138,7 @@ std::vector<KeySpec> Keys(Config& c) {
       StringKey("tokens", "audience", &c.tokens.audience, NonEmpty, "a non-empty string"),
       IntKey("tokens", "access_ttl_s", &c.tokens.access_ttl_s, 1, 30 * kDay),
       IntKey("tokens", "refresh_ttl_s", &c.tokens.refresh_ttl_s, 1, 365 * kDay),
+      IntKey("tokens", "refresh_reuse_window_s", &c.tokens.refresh_reuse_window_s, 0, 60),
       IntKey("tokens", "leeway_s", &c.tokens.leeway_s, 0, 300),
       IntKey("otp", "skew_steps", &c.otp.skew_steps, 0, 10),
       IntKey("lockout", "max_failed_attempts", &c.lockout.max_failed_attempts, 1, 1000),

@@ -36,6 +36,7 @@ struct Config {
     std::string audience = "customer-api";
     int64_t access_ttl_s = 3600;
     int64_t refresh_ttl_s = 86400;
+    int64_t refresh_reuse_window_s = 0;
     int64_t leeway_s = 0;
   } tokens;
   struct Otp {

@@ -6,6 +6,9 @@
 // The order of the checks is the rule: a revoked session answers first (nothing to do); a token
 // presented again after its rotation is a theft signal and revokes the whole session, even when
 // the token has expired meanwhile or the account is blocked; only then expiry and account status.
+// With a replay window (SPEC §10.2, W > 0) the token rotated last, presented again within W
+// seconds of its rotation while its successor is still current, is a replay, not a theft: the
+// store changes nothing and the service repeats the first answer.
 #pragma once
 
 #include <cstdint>
@@ -18,18 +21,22 @@ namespace authgate {
 struct RotationFacts {
   int64_t expires_at = 0;
   bool already_rotated = false;
+  int64_t rotated_at = 0;         // when it was rotated (already_rotated)
+  bool successor_current = false; // the token it was rotated to has not been rotated itself
   bool session_revoked = false;
   AccountStatus status = AccountStatus::kActive;
 };
 
 enum class RotationVerdict {
-  kRotate,          // effects: mark the token rotated, store its successor
+  kRotate,          // effects: mark the token rotated (when, and to what), store its successor
+  kReplay,          // no effect: the first rotation's answer is given again
   kReuseDetected,   // effect: revoke the session
   kSessionRevoked,  // no effect
   kExpired,         // no effect
   kAccountBlocked,  // no effect
 };
 
-RotationVerdict DecideRotation(const RotationFacts& facts, int64_t now);
+// `reuse_window_s`: tokens.refresh_reuse_window_s (0: no replay window).
+RotationVerdict DecideRotation(const RotationFacts& facts, int64_t now, int64_t reuse_window_s);
 
 }  // namespace authgate

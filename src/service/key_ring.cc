@@ -1,6 +1,7 @@
 #include "service/key_ring.h"
 
 #include <nlohmann/json.hpp>
+#include <sodium.h>
 
 #include "core/encoding.h"
 #include "core/random.h"
@@ -10,6 +11,22 @@ namespace {
 
 std::string KeyAssociatedData(const std::string& kid) { return "signing-key:" + kid; }
 
+constexpr const char* kRefreshKeySetting = "refresh_derivation_key";
+
+// HMAC-SHA-256(key, label || data): labels keep the two derivations apart.
+std::string Hmac(const SecretBytes& key, std::string_view label, std::string_view data) {
+  crypto_auth_hmacsha256_state state;
+  crypto_auth_hmacsha256_init(&state, key.data(), key.size());
+  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(label.data()),
+                                label.size());
+  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(data.data()),
+                                data.size());
+  unsigned char mac[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256_final(&state, mac);
+  sodium_memzero(&state, sizeof(state));
+  return std::string(reinterpret_cast<const char*>(mac), sizeof(mac));
+}
+
 }  // namespace
 
 const JwtKey* KeySet::Find(std::string_view kid, int64_t now) const {
@@ -17,6 +34,27 @@ const JwtKey* KeySet::Find(std::string_view kid, int64_t now) const {
   if (it == keys.end()) return nullptr;
   if (it->second.valid_until != 0 && it->second.valid_until <= now) return nullptr;
   return &it->second.key;
+}
+
+const JwtKey* KeySet::SigningKeyAt(int64_t at) const {
+  const Entry* newest = nullptr;
+  for (const auto& [kid, entry] : keys) {
+    if (entry.created_at <= at && (newest == nullptr || entry.created_at > newest->created_at)) {
+      newest = &entry;
+    }
+  }
+  if (newest != nullptr) return &newest->key;
+  return signing ? &*signing : nullptr;
+}
+
+std::string KeySet::DeriveRefreshToken(std::string_view presented) const {
+  if (!refresh_key) return "";
+  return Base64UrlEncode(Hmac(*refresh_key, "refresh-token\n", presented));
+}
+
+std::string KeySet::DeriveTokenId(std::string_view refresh_token) const {
+  if (!refresh_key) return "";
+  return HexEncode(Hmac(*refresh_key, "access-token-id\n", refresh_token).substr(0, 16));
 }
 
 std::string KeySet::JwksJson(int64_t now) const {
@@ -45,6 +83,13 @@ Status KeyRing::Load() {
     if (record.retired_at == 0) set->signing = *key;
     set->keys.emplace(record.kid, std::move(entry));
   }
+  Result<std::optional<std::string>> refresh_key = store_.GetSetting(kRefreshKeySetting);
+  if (!refresh_key) return refresh_key.failure();
+  if (refresh_key->has_value()) {
+    Result<SecretBytes> material = box_.Open(**refresh_key, kRefreshKeySetting);
+    if (!material) return Error{"refresh derivation key: " + material.error()};
+    set->refresh_key = std::move(*material);
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   snapshot_ = std::move(set);
   return Status::Ok();
@@ -53,10 +98,21 @@ Status KeyRing::Load() {
 Status KeyRing::EnsureSigningKey(int64_t now) {
   Status loaded = Load();
   if (!loaded) return loaded;
+  Status refresh_key = EnsureRefreshKey();
+  if (!refresh_key) return refresh_key;
   if (Snapshot()->signing) return Status::Ok();
   Result<std::string> kid = Rotate(now);
   if (!kid) return kid.failure();
   return Status::Ok();
+}
+
+// The first instance to start creates the key; the others find it (PutSettingIfAbsent).
+Status KeyRing::EnsureRefreshKey() {
+  if (Snapshot()->refresh_key) return Status::Ok();
+  Result<std::string> stored = store_.PutSettingIfAbsent(
+      kRefreshKeySetting, box_.Seal(RandomSecret(32), kRefreshKeySetting));
+  if (!stored) return stored.failure();
+  return Load();
 }
 
 Result<std::string> KeyRing::Rotate(int64_t now) {

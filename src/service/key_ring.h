@@ -1,6 +1,8 @@
 // KeyRing: the signing keys of this deployment, loaded from the store and decrypted with the
 // master key. The current key signs; retired keys keep verifying until the tokens they signed
 // have expired (retired_at + access_ttl_s), then drop out of verification and of the JWKS.
+// It also holds the refresh derivation key (SPEC §10.2): one per deployment, kept sealed in the
+// store's settings, so that every instance derives a refresh's new tokens alike.
 // Readers take an immutable snapshot, so verification never waits on a reload to finish.
 #pragma once
 
@@ -25,9 +27,19 @@ struct KeySet {
     int64_t created_at = 0;
   };
   std::map<std::string, Entry, std::less<>> keys;  // every key of the configured algorithm
+  std::optional<SecretBytes> refresh_key;           // HMAC-SHA-256 key of the derivations
 
   // The key with this kid if it may still verify at `now`.
   const JwtKey* Find(std::string_view kid, int64_t now) const;
+  // The key that was current at `at` (the newest created by then), or the current one: what
+  // signed a grant issued at `at`, so that a replay (SPEC §10.2) signs with it again.
+  const JwtKey* SigningKeyAt(int64_t at) const;
+  // SPEC §10.2: the refresh token a refresh of `presented` hands out, and the jti of an access
+  // token granted with `refresh_token`: HMAC-SHA-256 under refresh_key, so a replay of the
+  // same token gets the same bytes and the store never holds a token it could hand out.
+  // Empty when refresh_key is not loaded.
+  std::string DeriveRefreshToken(std::string_view presented) const;
+  std::string DeriveTokenId(std::string_view refresh_token) const;
   std::string JwksJson(int64_t now) const;
 };
 
@@ -37,7 +49,8 @@ class KeyRing {
       : store_(store), box_(box), alg_(alg), access_ttl_s_(access_ttl_s) {}
 
   Status Load();
-  // Loads, and creates a first key when there is no current key of the configured algorithm.
+  // Loads, and creates a first key when there is no current key of the configured algorithm,
+  // and the refresh derivation key when there is none.
   Status EnsureSigningKey(int64_t now);
   // Adds a new current key (the previous one is retired); returns its kid.
   Result<std::string> Rotate(int64_t now);
@@ -48,6 +61,8 @@ class KeyRing {
   }
 
  private:
+  Status EnsureRefreshKey();
+
   Store& store_;
   const CryptoBox& box_;
   JwtAlg alg_;

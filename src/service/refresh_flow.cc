@@ -9,10 +9,11 @@ Outcome<TokenGrant> RefreshFlow::Refresh(const RefreshRequest& request,
                                          const std::string& client) {
   const int64_t now = context_.clock.NowSeconds();
   if (!context_.health.Up()) return Outcome<TokenGrant>::Unavailable();
-  const NewRefreshToken next = issuer_.NewRefresh();
+  const NewRefreshToken next = issuer_.NextRefresh(request.refresh_token);
+  if (next.token.empty()) return Outcome<TokenGrant>::Unavailable();  // keys not loaded yet
   Result<RotationResult> rotation = context_.store.RotateRefreshToken(
       RefreshTokenHash(request.refresh_token), next.hash,
-      now + context_.settings.refresh_ttl_s, now);
+      now + context_.settings.refresh_ttl_s, now, context_.settings.refresh_reuse_window_s);
   if (!rotation) {
     context_.health.CallFailed();
     return Outcome<TokenGrant>::Unavailable();
@@ -26,12 +27,17 @@ Outcome<TokenGrant> RefreshFlow::Refresh(const RefreshRequest& request,
       context_.metrics.Count("refreshes", AccountStatusName(rotation->status));
       return Outcome<TokenGrant>::Fail(Rejection::kBadRequest, AccountStatusCode(rotation->status));
     case RotationOutcome::kRotated: break;
+    case RotationOutcome::kReplayed: break;
   }
-  context_.metrics.Count("refreshes", "success");
-  context_.audit.Write("refresh", {{"result", "success"}, {"userId", rotation->user_id},
+  // A replay gets the first answer again: the same derived token, issued at the same time.
+  const bool replayed = rotation->outcome == RotationOutcome::kReplayed;
+  context_.metrics.Count("refreshes", replayed ? "replayed" : "success");
+  context_.audit.Write("refresh", {{"result", "success"}, {"replayed", replayed},
+                                   {"userId", rotation->user_id},
                                    {"sessionId", rotation->session_id}, {"client", client}},
                        context_.clock.NowMillis());
-  return issuer_.Grant(rotation->user_id, rotation->session_id, next.token, now);
+  return issuer_.Grant(rotation->user_id, rotation->session_id, next.token,
+                       rotation->rotated_at);
 }
 
 Outcome<TokenGrant> RefreshFlow::ReuseDetected(const RotationResult& rotation,

@@ -16,6 +16,7 @@ struct ServiceSettings {
   JwtPolicy jwt;
   int64_t access_ttl_s = 3600;
   int64_t refresh_ttl_s = 86400;
+  int64_t refresh_reuse_window_s = 0;  // SPEC §10.2 (0: no replay window)
   int skew_steps = 1;
 };
 

@@ -20,21 +20,31 @@ NewRefreshToken TokenIssuer::NewRefresh() const {
   return refresh;
 }
 
+NewRefreshToken TokenIssuer::NextRefresh(const std::string& presented) const {
+  NewRefreshToken refresh;
+  refresh.token = keys_.Snapshot()->DeriveRefreshToken(presented);
+  if (!refresh.token.empty()) refresh.hash = RefreshTokenHash(refresh.token);
+  return refresh;
+}
+
 Outcome<TokenGrant> TokenIssuer::Grant(int64_t user_id, const std::string& session_id,
-                                       const std::string& refresh_token, int64_t now) const {
+                                       const std::string& refresh_token,
+                                       int64_t issued_at) const {
   std::shared_ptr<const KeySet> keys = keys_.Snapshot();
-  if (!keys->signing) return Outcome<TokenGrant>::Unavailable();  // keys not loaded yet
+  const JwtKey* key = keys->SigningKeyAt(issued_at);
+  std::string jti = keys->DeriveTokenId(refresh_token);
+  if (key == nullptr || jti.empty()) return Outcome<TokenGrant>::Unavailable();  // not loaded
   JwtClaims claims;
   claims.iss = settings_.jwt.issuer;
   claims.aud = settings_.jwt.audience;
   claims.sub = std::to_string(user_id);
   claims.sid = session_id;
-  claims.jti = RandomId();
-  claims.iat = now;
-  claims.exp = now + settings_.access_ttl_s;
+  claims.jti = std::move(jti);
+  claims.iat = issued_at;
+  claims.exp = issued_at + settings_.access_ttl_s;
   TokenGrant grant;
   grant.user_id = user_id;
-  grant.access_token = SignJwt(claims, *keys->signing);
+  grant.access_token = SignJwt(claims, *key);
   grant.expires_in = settings_.access_ttl_s;
   grant.refresh_token = refresh_token;
   grant.refresh_expires_in = settings_.refresh_ttl_s;

@@ -1,5 +1,9 @@
 // TokenIssuer: the tokens a successful login or refresh hands out (SPEC §3): a signed access
 // token for a session and a fresh refresh token, of which the store keeps only the hash.
+// A grant is a function of (user, session, refresh token, issue time) and the keys: the
+// refresh a refresh hands out is derived from the presented one, the access token's jti from
+// the refresh token, and it is signed with the key current at its issue time by a
+// deterministic signature (HS256, Ed25519) — so a replay (SPEC §10.2) repeats it byte for byte.
 // Thread-safe (it reads an immutable key snapshot); never touches the store.
 #pragma once
 
@@ -26,10 +30,14 @@ class TokenIssuer {
   TokenIssuer(const KeyRing& keys, ServiceSettings settings)
       : keys_(keys), settings_(std::move(settings)) {}
 
+  // A login's first refresh token: random.
   NewRefreshToken NewRefresh() const;
-  // The grant of `session_id` issued at `now`; 503 while no signing key is loaded.
+  // The refresh token a refresh of `presented` hands out (KeySet::DeriveRefreshToken); empty
+  // while the keys are not loaded.
+  NewRefreshToken NextRefresh(const std::string& presented) const;
+  // The grant of `session_id` issued at `issued_at`; 503 while no signing key is loaded.
   Outcome<TokenGrant> Grant(int64_t user_id, const std::string& session_id,
-                            const std::string& refresh_token, int64_t now) const;
+                            const std::string& refresh_token, int64_t issued_at) const;
 
  private:
   const KeyRing& keys_;

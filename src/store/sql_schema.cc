@@ -74,6 +74,12 @@ ALTER TABLE users {add_column} login_otp_failures INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE users {add_column} held_at {int64} NOT NULL DEFAULT 0;
 )sql";
 
+// SPEC §10.2: when a refresh token was rotated, and the hash of the token it was rotated to.
+constexpr const char* kSchemaV5 = R"sql(
+ALTER TABLE refresh_tokens {add_column} rotated_at {int64} NOT NULL DEFAULT 0;
+ALTER TABLE refresh_tokens {add_column} next_hash TEXT NOT NULL DEFAULT '';
+)sql";
+
 std::string_view Word(const SchemaWords& words, std::string_view name) {
   if (name == "serial_key") return words.serial_key;
   if (name == "int64") return words.int64;
@@ -106,7 +112,7 @@ std::string Spell(std::string_view script, const SchemaWords& words) {
 }  // namespace
 
 std::string MigrationScript(const Dialect& dialect, int64_t version) {
-  static constexpr const char* kScripts[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4};
+  static constexpr const char* kScripts[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5};
   static_assert(std::size(kScripts) == kSchemaVersion);
   return Spell(kScripts[version - 1], dialect.schema_words());
 }

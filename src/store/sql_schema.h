@@ -1,6 +1,6 @@
 // The store's schema and its versioned migrations, written once for every dialect (whose
 // SchemaWords spell the types). Version 1: the tables; 2: failure counts expire and request-otp
-// failures are counted in a window (SPEC §10.5); 3: settings; 4: the credential hold (SPEC §10.3). A database is migrated in one
+// failures are counted in a window (SPEC §10.5); 3: settings; 4: the credential hold (SPEC §10.3); 5: the refresh replay window (SPEC §10.2). A database is migrated in one
 // write transaction under the dialect's migration lock, so processes starting together migrate
 // once, and one migrated by an older authgate opens unchanged.
 #pragma once
@@ -12,7 +12,7 @@
 
 namespace authgate {
 
-inline constexpr int64_t kSchemaVersion = 4;
+inline constexpr int64_t kSchemaVersion = 5;
 
 // The script that takes a database from `version` - 1 to `version` (1 to kSchemaVersion), in
 // the dialect's words.

@@ -211,6 +211,16 @@ UserUpdate ReplaceCredential(const Dialect& dialect, SqlConnection& c, SqlTransa
   return UserUpdate::kUpdated;
 }
 
+// Whether the token a rotation stored is still current. A statement of its own, after the
+// session's lock is held: PostgreSQL re-reads only the locked rows of a statement that waited
+// for their lock, so a join would see the successor as it was before the wait — not yet there.
+// (It can only be rotated under the same session lock.)
+bool SuccessorIsCurrent(SqlConnection& c, const std::string& next_hash) {
+  if (next_hash.empty()) return false;
+  Rows r = c.Run("SELECT rotated FROM refresh_tokens WHERE hash = $1", {next_hash});
+  return r->Count() > 0 && !r->Bool(0, 0);
+}
+
 RotationOutcome OutcomeOf(RotationVerdict verdict) {
   switch (verdict) {
     case RotationVerdict::kRotate:
@@ -223,6 +233,8 @@ RotationOutcome OutcomeOf(RotationVerdict verdict) {
       return RotationOutcome::kExpired;
     case RotationVerdict::kAccountBlocked:
       return RotationOutcome::kAccountBlocked;
+    case RotationVerdict::kReplay:
+      return RotationOutcome::kReplayed;
   }
   return RotationOutcome::kUnknown;
 }
@@ -417,29 +429,36 @@ Result<LoginResult> SqlStore::FinishLogin(const LoginFinish& login, const OtpMat
 
 Result<RotationResult> SqlStore::RotateRefreshToken(const std::string& old_hash,
                                                     const std::string& new_hash,
-                                                    int64_t new_expires_at, int64_t now) {
+                                                    int64_t new_expires_at, int64_t now,
+                                                    int64_t reuse_window_s) {
   return InTransaction<RotationResult>([&](SqlConnection& c, SqlTransaction& tx) {
     RotationResult result;
     // Locking the token and its session serializes rotations and revocations of the session.
     Rows r = c.Run(
-        "SELECT t.session_id, t.expires_at, t.rotated, s.user_id, s.revoked_at, u.status "
-        "FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id "
+        "SELECT t.session_id, t.expires_at, t.rotated, s.user_id, s.revoked_at, u.status, "
+        "t.rotated_at, t.next_hash FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id "
         "JOIN users u ON u.id = s.user_id WHERE t.hash = $1 FOR UPDATE OF t, s",
         {old_hash});
     if (r->Count() == 0) return result;  // kUnknown
     result.session_id = r->Text(0, 0);
     result.user_id = r->Int(0, 3);
     result.status = StatusFromText(r->Text(0, 5));
-    const RotationVerdict verdict = DecideRotation(
-        RotationFacts{r->Int(0, 1), r->Bool(0, 2), !r->IsNull(0, 4), result.status}, now);
+    result.rotated_at = r->Int(0, 6);
+    const RotationFacts facts{r->Int(0, 1), r->Bool(0, 2), result.rotated_at,
+                              SuccessorIsCurrent(c, r->Text(0, 7)), !r->IsNull(0, 4),
+                              result.status};
+    const RotationVerdict verdict = DecideRotation(facts, now, reuse_window_s);
     if (verdict == RotationVerdict::kReuseDetected) {
       RevokeSessionLocked(*dialect_, c, result.session_id, now);
     } else if (verdict == RotationVerdict::kRotate) {
-      c.Run("UPDATE refresh_tokens SET rotated = TRUE WHERE hash = $1", {old_hash});
+      c.Run("UPDATE refresh_tokens SET rotated = TRUE, rotated_at = $2, next_hash = $3 "
+            "WHERE hash = $1",
+            {old_hash, now, new_hash});
       c.Run(
           "INSERT INTO refresh_tokens(hash, session_id, expires_at, created_at) "
           "VALUES($1, $2, $3, $4)",
           {new_hash, result.session_id, new_expires_at, now});
+      result.rotated_at = now;
     }
     result.outcome = OutcomeOf(verdict);
     tx.Commit();

@@ -52,9 +52,10 @@ class SqlStore final : public Store {
   Result<AttemptState> GetAttemptState(const std::string& username) override;
   Status ClearAttempts(const std::string& username) override;
   Result<LoginResult> FinishLogin(const LoginFinish& login, const OtpMatcher& match_otp) override;
+  using Store::RotateRefreshToken;
   Result<RotationResult> RotateRefreshToken(const std::string& old_hash,
                                             const std::string& new_hash, int64_t new_expires_at,
-                                            int64_t now) override;
+                                            int64_t now, int64_t reuse_window_s) override;
   Result<std::optional<SessionRecord>> FindSession(const std::string& session_id) override;
   Result<SessionEnd> RevokeSession(const std::string& session_id, int64_t now) override;
   Result<OtpFailureOutcome> RecordOtpFailure(const std::string& session_id,

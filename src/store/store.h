@@ -103,6 +103,8 @@ enum class RotationOutcome {
   kRevoked,        // its session was revoked
   kReuseDetected,  // the token was already rotated: the whole session is now revoked
   kAccountBlocked, // the account is not active: nothing changed, see `status`
+  kReplayed,       // SPEC §10.2: the token rotated last, again within the window: nothing
+                   // changed; `rotated_at` is when the first answer was given
 };
 
 struct RotationResult {
@@ -110,6 +112,7 @@ struct RotationResult {
   std::string session_id;
   int64_t user_id = 0;
   AccountStatus status = AccountStatus::kActive;
+  int64_t rotated_at = 0;  // kRotated: now; kReplayed: the first rotation's time
 };
 
 struct SigningKeyRecord {
@@ -188,10 +191,19 @@ class Store {
 
   // Sessions and refresh tokens (stored as hashes only); a session is made by CompleteLogin.
   // Rotates `old_hash` to `new_hash` iff it is current, unexpired, its session is live and the
-  // account is active. Presenting an already-rotated token revokes the session.
+  // account is active. Presenting an already-rotated token revokes the session — unless, with
+  // `reuse_window_s` > 0 (SPEC §10.2), it is the token rotated last and its rotation is at most
+  // that old: kReplayed, nothing written. One rotation wins however many race.
   virtual Result<RotationResult> RotateRefreshToken(const std::string& old_hash,
                                                     const std::string& new_hash,
-                                                    int64_t new_expires_at, int64_t now) = 0;
+                                                    int64_t new_expires_at, int64_t now,
+                                                    int64_t reuse_window_s) = 0;
+  // Without a replay window (SPEC §2).
+  Result<RotationResult> RotateRefreshToken(const std::string& old_hash,
+                                            const std::string& new_hash, int64_t new_expires_at,
+                                            int64_t now) {
+    return RotateRefreshToken(old_hash, new_hash, new_expires_at, now, 0);
+  }
   virtual Result<std::optional<SessionRecord>> FindSession(const std::string& session_id) = 0;
   virtual Result<SessionEnd> RevokeSession(const std::string& session_id, int64_t now) = 0;
   // Counts a wrong request otp answered at `now` and revokes the session when this failure

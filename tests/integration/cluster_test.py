@@ -47,6 +47,7 @@ class ClusterTest(unittest.TestCase):
         cls.shared = tempfile.mkdtemp(prefix="authgate-cluster-")
         env = {"AUTHGATE_DB": url,
                "AUTHGATE_SECRETS_MASTER_KEY_FILE": os.path.join(cls.shared, "master.key")}
+        cls.env = env
         cls.instances = [AuthgateServer(env) for _ in range(3)]
         upstreams = "".join("    server 127.0.0.1:%d max_fails=0;\n" % i.port for i in cls.instances)
         cls.nginx = Nginx("""
@@ -131,6 +132,45 @@ class ClusterTest(unittest.TestCase):
             [t.start() for t in threads]
             [t.join() for t in threads]
             self.assertEqual(sorted(results), [200, 401])
+
+    def test_08_refresh_replay_window_across_instances(self):
+        """SPEC §10.2: 10 concurrent refreshes of one token over 3 instances with a window get
+        one rotation and 10 identical answers; the session lives on."""
+        windowed = [AuthgateServer(dict(self.env, AUTHGATE_TOKENS_REFRESH_REUSE_WINDOW_S="30"))
+                    for _ in range(3)]
+        try:
+            user = self.user()
+            tokens = windowed[0].login(user).json["details"]
+            answers = [None] * 10
+
+            def refresh(k):
+                answers[k] = windowed[k % 3].refresh(tokens["refreshToken"])
+
+            threads = [threading.Thread(target=refresh, args=(k,)) for k in range(10)]
+            [t.start() for t in threads]
+            [t.join() for t in threads]
+            self.assertEqual([a.status for a in answers], [200] * 10, answers)
+            details = [a.json["details"] for a in answers]
+            self.assertTrue(all(d == details[0] for d in details), details)
+            rotations = [e for i in windowed for e in i.audit_events()
+                         if e["event"] == "refresh" and e.get("result") == "success"]
+            self.assertEqual(sorted(e["replayed"] for e in rotations), [False] + [True] * 9)
+            code = totp(user["totpSecret"])
+            for instance in windowed:
+                self.assertEqual(instance.verify(details[0]["accessToken"], code).status, 200)
+            # The answer's refresh token is the current one: it rotates, once.
+            following = windowed[1].refresh(details[0]["refreshToken"])
+            self.assertEqual(following.status, 200)
+            self.assertNotEqual(following.json["details"]["refreshToken"], details[0]["refreshToken"])
+            # The first token is two generations old now: reuse, the session ends everywhere.
+            self.assertEqual(windowed[2].refresh(tokens["refreshToken"]).codes,
+                             [("refreshToken", "Token_Invalid")])
+            access = following.json["details"]["accessToken"]
+            self.assertTrue(wait_until(lambda: all(
+                i.verify(access, totp(user["totpSecret"])).status == 401 for i in windowed), 1.0))
+        finally:
+            for instance in windowed:
+                instance.close()
 
     def propagation(self, change, answered):
         """Makes `change`, then asks each instance until `answered(instance)` holds: returns

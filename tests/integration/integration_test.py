@@ -868,6 +868,34 @@ class ConfiguredServerTest(unittest.TestCase):
             finally:
                 server.close()
 
+    def test_refresh_replay_window(self):
+        """SPEC §10.2: within the window the same answer, byte for byte; after it, reuse."""
+        server = AuthgateServer({"AUTHGATE_TOKENS_REFRESH_REUSE_WINDOW_S": "2"})
+        try:
+            user = server.add_user("alice")
+            tokens = server.login(user).json["details"]
+            first = server.refresh(tokens["refreshToken"])
+            again = server.refresh(tokens["refreshToken"])
+            self.assertEqual(first.status, 200)
+            self.assertEqual(again.body, first.body)
+            details = first.json["details"]
+            self.assertEqual(server.verify(details["accessToken"], totp(user["totpSecret"])).status, 200)
+            time.sleep(3.1)
+            self.assertEqual(server.refresh(tokens["refreshToken"]).codes,
+                             [("refreshToken", "Token_Invalid")])
+            self.assertEqual(server.refresh(details["refreshToken"]).codes,
+                             [("refreshToken", "Token_Invalid")])  # the session was revoked
+            for value in ("-1", "61"):
+                bad = AuthgateServer({"AUTHGATE_TOKENS_REFRESH_REUSE_WINDOW_S": value}, start=False)
+                try:
+                    result = bad.cli("user", "list", check=False)
+                    self.assertNotEqual(result.returncode, 0)
+                    self.assertIn("refresh_reuse_window_s", result.stderr)
+                finally:
+                    bad.close()
+        finally:
+            server.close()
+
     def test_lock_expires(self):
         server = AuthgateServer({"AUTHGATE_LOCKOUT_DURATION_S": "2", "AUTHGATE_LOCKOUT_MAX_FAILED_ATTEMPTS": "2"})
         try:

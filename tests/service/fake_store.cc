@@ -1,5 +1,7 @@
 #include "fake_store.h"
 
+#include "core/refresh_rotation.h"
+
 namespace authgate {
 namespace {
 
@@ -169,7 +171,7 @@ Result<LoginResult> FakeStore::FinishLogin(const LoginFinish& login, const OtpMa
       return result;
     }
     sessions_[login.session_id] = {login.session_id, login.user_id, login.now, false, {}};
-    refresh_tokens_[login.refresh_hash] = {login.session_id, login.refresh_expires_at, false};
+    refresh_tokens_[login.refresh_hash] = {login.session_id, login.refresh_expires_at, false, 0, ""};
     result.verdict = LoginVerdict::kCompleted;
     return result;
   }
@@ -194,29 +196,38 @@ void FakeStore::CountLoginFailure(const LoginFinish& login, UserRecord& user,
 
 Result<RotationResult> FakeStore::RotateRefreshToken(const std::string& old_hash,
                                                      const std::string& new_hash,
-                                                     int64_t new_expires_at, int64_t now) {
+                                                     int64_t new_expires_at, int64_t now,
+                                                     int64_t reuse_window_s) {
   if (!Enter()) return Unreachable();
   std::lock_guard<std::mutex> lock(mutex_);
   RotationResult result;
   auto token = refresh_tokens_.find(old_hash);
   if (token == refresh_tokens_.end()) return result;  // kUnknown
-  const SessionRecord& session = sessions_.at(token->second.session_id);
+  RefreshToken& old = token->second;
+  const SessionRecord& session = sessions_.at(old.session_id);
   result.session_id = session.id;
   result.user_id = session.user_id;
   result.status = users_.at(session.user_id).status;
-  if (session.revoked) {
-    result.outcome = RotationOutcome::kRevoked;
-  } else if (token->second.rotated) {
-    RevokeLocked(session.id);
-    result.outcome = RotationOutcome::kReuseDetected;
-  } else if (token->second.expires_at <= now) {
-    result.outcome = RotationOutcome::kExpired;
-  } else if (result.status != AccountStatus::kActive) {
-    result.outcome = RotationOutcome::kAccountBlocked;
-  } else {
-    token->second.rotated = true;
-    refresh_tokens_[new_hash] = {session.id, new_expires_at, false};
-    result.outcome = RotationOutcome::kRotated;
+  result.rotated_at = old.rotated_at;
+  auto next = refresh_tokens_.find(old.next_hash);
+  const RotationFacts facts{old.expires_at, old.rotated, old.rotated_at,
+                            next != refresh_tokens_.end() && !next->second.rotated,
+                            session.revoked, result.status};
+  switch (DecideRotation(facts, now, reuse_window_s)) {
+    case RotationVerdict::kRotate:
+      old = {old.session_id, old.expires_at, true, now, new_hash};
+      refresh_tokens_[new_hash] = {session.id, new_expires_at, false, 0, ""};
+      result.rotated_at = now;
+      result.outcome = RotationOutcome::kRotated;
+      break;
+    case RotationVerdict::kReplay: result.outcome = RotationOutcome::kReplayed; break;
+    case RotationVerdict::kReuseDetected:
+      RevokeLocked(session.id);
+      result.outcome = RotationOutcome::kReuseDetected;
+      break;
+    case RotationVerdict::kSessionRevoked: result.outcome = RotationOutcome::kRevoked; break;
+    case RotationVerdict::kExpired: result.outcome = RotationOutcome::kExpired; break;
+    case RotationVerdict::kAccountBlocked: result.outcome = RotationOutcome::kAccountBlocked; break;
   }
   return result;
 }

@@ -46,9 +46,10 @@ class FakeStore final : public Store {
   Result<AttemptState> GetAttemptState(const std::string& username) override;
   Status ClearAttempts(const std::string& username) override;
   Result<LoginResult> FinishLogin(const LoginFinish& login, const OtpMatcher& match_otp) override;
+  using Store::RotateRefreshToken;
   Result<RotationResult> RotateRefreshToken(const std::string& old_hash,
                                             const std::string& new_hash, int64_t new_expires_at,
-                                            int64_t now) override;
+                                            int64_t now, int64_t reuse_window_s) override;
   Result<std::optional<SessionRecord>> FindSession(const std::string& session_id) override;
   Result<SessionEnd> RevokeSession(const std::string& session_id, int64_t now) override;
   Result<OtpFailureOutcome> RecordOtpFailure(const std::string& session_id,
@@ -67,6 +68,8 @@ class FakeStore final : public Store {
     std::string session_id;
     int64_t expires_at = 0;
     bool rotated = false;
+    int64_t rotated_at = 0;
+    std::string next_hash;
   };
 
   // Counts the call; false when the store is failing.

@@ -77,5 +77,54 @@ TEST_F(RefreshFlowTest, AFailingStoreAnswers503AndOpensTheCircuit) {
   EXPECT_EQ(world.store.calls(), calls);
 }
 
+// SPEC §10.2, with a 10 s replay window.
+class RefreshReplayTest : public RefreshFlowTest {
+ protected:
+  RefreshReplayTest() {
+    world.settings.refresh_reuse_window_s = 10;
+    windowed = std::make_unique<RefreshFlow>(world.Context());
+  }
+  Outcome<TokenGrant> Refresh(const std::string& token) {
+    return windowed->Refresh({token}, "192.0.2.1");
+  }
+  std::unique_ptr<RefreshFlow> windowed;
+};
+
+TEST_F(RefreshReplayTest, AReplayWithinTheWindowGetsTheFirstAnswerByteForByte) {
+  Outcome<TokenGrant> first = Refresh(session.refresh_token);
+  ASSERT_TRUE(first.value);
+  world.clock.Advance(10);
+  Outcome<TokenGrant> again = Refresh(session.refresh_token);
+  ASSERT_TRUE(again.value);
+  EXPECT_EQ(again.value->access_token, first.value->access_token);
+  EXPECT_EQ(again.value->refresh_token, first.value->refresh_token);
+  EXPECT_EQ(again.value->expires_in, first.value->expires_in);
+  EXPECT_EQ(again.value->refresh_expires_in, first.value->refresh_expires_in);
+  // Exactly one rotation: the answer's refresh token is the current one, and rotates.
+  Outcome<TokenGrant> next = Refresh(first.value->refresh_token);
+  ASSERT_TRUE(next.value);
+  EXPECT_NE(next.value->access_token, first.value->access_token);
+}
+
+TEST_F(RefreshReplayTest, AfterTheWindowOrTwoGenerationsLaterItIsReuse) {
+  Outcome<TokenGrant> first = Refresh(session.refresh_token);
+  ASSERT_TRUE(first.value);
+  ASSERT_TRUE(Refresh(first.value->refresh_token).value);
+  ExpectInvalid(Refresh(session.refresh_token));  // two generations old: the session ends
+  ExpectInvalid(Refresh(first.value->refresh_token));  // ... and so did the current token's
+  TestSession other = world.OpenSession(alice);
+  Outcome<TokenGrant> rotated = Refresh(other.refresh_token);
+  ASSERT_TRUE(rotated.value);
+  world.clock.Advance(11);
+  ExpectInvalid(Refresh(other.refresh_token));  // after the window: reuse
+  ExpectInvalid(Refresh(rotated.value->refresh_token));
+}
+
+TEST_F(RefreshFlowTest, WithoutAWindowTheFirstReplayIsReuse) {
+  ASSERT_TRUE(Refresh(session.refresh_token).value);
+  ExpectInvalid(Refresh(session.refresh_token));
+  ExpectInvalid(Refresh(session.refresh_token));
+}
+
 }  // namespace
 }  // namespace authgate

@@ -343,6 +343,67 @@ TEST_P(StoreConformance, RefreshRotationAndReuseDetection) {
             RotationOutcome::kRevoked);
 }
 
+// SPEC §10.2: the token rotated last, presented again within the window, changes nothing.
+TEST_P(StoreConformance, TheLastRotatedTokenIsReplayedWithinTheWindow) {
+  int64_t alice = AddUser("alice");
+  ASSERT_TRUE(NewSession("s1", alice, "r1", kNow + 100));
+  ASSERT_EQ(store_->RotateRefreshToken("r1", "r2", kNow + 100, kNow, 10)->outcome,
+            RotationOutcome::kRotated);
+  RotationResult replay = *store_->RotateRefreshToken("r1", "r2", kNow + 100, kNow + 10, 10);
+  EXPECT_EQ(replay.outcome, RotationOutcome::kReplayed);
+  EXPECT_EQ(replay.rotated_at, kNow);
+  EXPECT_EQ(replay.session_id, "s1");
+  EXPECT_FALSE((*store_->FindSession("s1"))->revoked);
+  // After the window: reuse, as in §2.
+  EXPECT_EQ(store_->RotateRefreshToken("r1", "r2", kNow + 100, kNow + 11, 10)->outcome,
+            RotationOutcome::kReuseDetected);
+  EXPECT_TRUE((*store_->FindSession("s1"))->revoked);
+}
+
+TEST_P(StoreConformance, ATokenTwoGenerationsOldIsReuseWithinTheWindow) {
+  int64_t alice = AddUser("alice");
+  ASSERT_TRUE(NewSession("s1", alice, "r1", kNow + 100));
+  ASSERT_EQ(store_->RotateRefreshToken("r1", "r2", kNow + 100, kNow, 10)->outcome,
+            RotationOutcome::kRotated);
+  ASSERT_EQ(store_->RotateRefreshToken("r2", "r3", kNow + 100, kNow, 10)->outcome,
+            RotationOutcome::kRotated);
+  EXPECT_EQ(store_->RotateRefreshToken("r2", "r3", kNow + 100, kNow + 1, 10)->outcome,
+            RotationOutcome::kReplayed);
+  EXPECT_EQ(store_->RotateRefreshToken("r1", "r2", kNow + 100, kNow + 1, 10)->outcome,
+            RotationOutcome::kReuseDetected);
+  EXPECT_TRUE((*store_->FindSession("s1"))->revoked);
+}
+
+// Several rounds: on PostgreSQL the losers wait for the winner's row lock, which is where a
+// statement that joined the successor once read it as not yet there (reuse, not a replay).
+TEST_P(StoreConformance, ConcurrentRefreshesOfOneTokenRotateOnceAndReplay) {
+  int64_t alice = AddUser("alice");
+  for (int round = 0; round < 5; ++round) {
+    const std::string session = "s" + std::to_string(round);
+    const std::string first = "r" + session;
+    ASSERT_TRUE(NewSession(session, alice, first, kNow + 100));
+    std::atomic<int> rotated{0};
+    std::atomic<int> replayed{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t) {
+      threads.emplace_back([&] {
+        Result<RotationResult> result =
+            store_->RotateRefreshToken(first, first + "+", kNow + 100, kNow, 10);
+        ASSERT_TRUE(result.ok()) << result.error();
+        EXPECT_EQ(result->rotated_at, kNow);
+        if (result->outcome == RotationOutcome::kRotated) ++rotated;
+        if (result->outcome == RotationOutcome::kReplayed) ++replayed;
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    EXPECT_EQ(rotated.load(), 1) << round;
+    EXPECT_EQ(replayed.load(), 7) << round;
+    EXPECT_FALSE((*store_->FindSession(session))->revoked) << round;
+    EXPECT_EQ(store_->RotateRefreshToken(first + "+", first + "++", kNow + 100, kNow, 10)->outcome,
+              RotationOutcome::kRotated);
+  }
+}
+
 TEST_P(StoreConformance, RefreshRespectsExpiryAndAccountStatus) {
   int64_t alice = AddUser("alice");
   ASSERT_TRUE(NewSession("s1", alice, "r1", kNow + 10));
@@ -603,6 +664,9 @@ TEST(SqliteMigrationTest, VersionOneGainsTheFailureWindows) {
                          "NOT NULL UNIQUE, password_hash TEXT NOT NULL, totp_secret BLOB NOT NULL, "
                          "status TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER "
                          "NOT NULL);"
+                         "CREATE TABLE refresh_tokens(hash TEXT PRIMARY KEY, session_id TEXT NOT "
+                         "NULL, expires_at INTEGER NOT NULL, rotated INTEGER NOT NULL DEFAULT 0, "
+                         "created_at INTEGER NOT NULL) WITHOUT ROWID;"
                          "CREATE TABLE login_attempts(username TEXT PRIMARY KEY, count INTEGER "
                          "NOT NULL, locked_until INTEGER NOT NULL) WITHOUT ROWID;"
                          "CREATE TABLE sessions(id TEXT PRIMARY KEY, user_id INTEGER NOT NULL, "
@@ -635,6 +699,8 @@ TEST(SqliteUpgradeTest, AVersionTwoStoreGainsSettings) {
   ASSERT_EQ(sqlite3_open(url.substr(7).c_str(), &db), SQLITE_OK);
   EXPECT_EQ(sqlite3_exec(db,
                          "DROP TABLE settings; ALTER TABLE users DROP COLUMN held_at; "
+                         "ALTER TABLE refresh_tokens DROP COLUMN rotated_at; "
+                         "ALTER TABLE refresh_tokens DROP COLUMN next_hash; "
                          "ALTER TABLE users DROP COLUMN login_otp_failures; "
                          "PRAGMA user_version = 2",
                          nullptr, nullptr, nullptr),
