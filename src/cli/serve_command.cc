@@ -116,8 +116,9 @@ Status BindListeners(const Config& config, const ListenPlan& plan, const Handler
                      HttpServer& server, std::unique_ptr<ManagementListener>* management) {
   const size_t threads = OrCores(config.server.threads);
   if (plan.tls) {
-    Status tls_ready = server.UseTls(config.server.tls_cert_file, config.server.tls_key_file);
-    if (!tls_ready) return tls_ready;
+    Result<TlsCertificateInfo> tls =
+        server.UseTls(config.server.tls_cert_file, config.server.tls_key_file);
+    if (!tls) return tls.failure();
   }
   Result<uint16_t> bound = server.Listen(plan.host, plan.port);
   if (!bound) return bound.failure();

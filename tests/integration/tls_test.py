@@ -1,4 +1,4 @@
-"""Native TLS (server.tls_cert_file / server.tls_key_file): a self-signed certificate made here
+"""Native TLS (server.tls_cert_file / server.tls_key_file): self-signed certificates made here
 with openssl, checked with curl --cacert and Python's ssl module against a running authgate."""
 import json
 import os
@@ -11,14 +11,44 @@ import unittest
 
 from harness import BIN, AuthgateServer, totp
 
+NEW_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+LOOPBACK_NAMES = "IP:127.0.0.1,DNS:localhost"
 
-def make_certificate(directory, name, subject_alt="IP:127.0.0.1,DNS:localhost"):
+
+def make_certificate(directory, name, subject_alt=LOOPBACK_NAMES, serial=None,
+                     subject="/CN=localhost"):
     cert = os.path.join(directory, name + "-cert.pem")
     key = os.path.join(directory, name + "-key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                    "-nodes", "-days", "2", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=" + subject_alt,
+    serial_args = ["-set_serial", str(serial)] if serial is not None else []
+    subprocess.run(["openssl", "req", "-x509", *NEW_KEY, "-days", "2", "-subj", subject,
+                    "-addext", "subjectAltName=" + subject_alt, *serial_args,
                     "-keyout", key, "-out", cert], check=True, capture_output=True)
+    return cert, key
+
+
+def make_expired_certificate(directory, name, serial):
+    """A self-signed pair whose certificate expired in 2020. `openssl req -x509` takes only a
+    positive number of days; `openssl ca -selfsign` takes explicit dates."""
+    work = os.path.join(directory, name + "-ca")
+    os.makedirs(os.path.join(work, "issued"))
+    open(os.path.join(work, "index.txt"), "w").close()
+    with open(os.path.join(work, "serial"), "w") as f:
+        digits = "%X" % serial
+        f.write("0" * (len(digits) % 2) + digits + "\n")  # openssl reads whole bytes
+    with open(os.path.join(work, "ca.cnf"), "w") as f:
+        f.write("[ca]\ndefault_ca = expired\n[expired]\ndatabase = index.txt\n"
+                "new_certs_dir = issued\nserial = serial\ndefault_md = sha256\npolicy = any\n"
+                "copy_extensions = copy\n[any]\ncommonName = supplied\n")
+    cert = os.path.join(directory, name + "-cert.pem")
+    key = os.path.join(directory, name + "-key.pem")
+    subprocess.run(["openssl", "req", "-new", *NEW_KEY, "-subj", "/CN=authgate expired",
+                    "-addext", "subjectAltName=" + LOOPBACK_NAMES,
+                    "-keyout", key, "-out", "request.csr"],
+                   cwd=work, check=True, capture_output=True)
+    subprocess.run(["openssl", "ca", "-batch", "-config", "ca.cnf", "-selfsign", "-keyfile", key,
+                    "-in", "request.csr", "-out", cert, "-notext",
+                    "-startdate", "20200101000000Z", "-enddate", "20200102000000Z"],
+                   cwd=work, check=True, capture_output=True)
     return cert, key
 
 
@@ -163,6 +193,11 @@ class TlsStartupTest(unittest.TestCase):
         _, other_key = make_certificate(self.server.dir, "other")
         self.assertStartupError({"AUTHGATE_SERVER_TLS_CERT_FILE": self.cert,
                                  "AUTHGATE_SERVER_TLS_KEY_FILE": other_key}, "mismatch")
+
+    def test_an_expired_certificate(self):
+        cert, key = make_expired_certificate(self.server.dir, "expired", serial=7)
+        self.assertStartupError({"AUTHGATE_SERVER_TLS_CERT_FILE": cert,
+                                 "AUTHGATE_SERVER_TLS_KEY_FILE": key}, "expired on 2020-01-02")
 
 
 if __name__ == "__main__":
