@@ -153,7 +153,7 @@ using TlsStream = asio::ssl::stream<Socket>;
 
 // One client connection over `Stream` (Socket, or TlsStream: then the TLS handshake comes
 // first, and the connection holds the TLS context it started with for its whole life, whatever
-// the server uses for later connections). Reads with read_some and feeds Beast's parser
+// a reload puts in the server's place meanwhile). Reads with read_some and feeds Beast's parser
 // itself, so it knows whether any byte of the next request has arrived (idle or not), answers
 // pipelined requests from the buffer, and writes each answer with one write. A request it cannot
 // read is answered with "Connection: close" and the connection closed: what follows it is
@@ -446,6 +446,12 @@ Result<TlsCertificateInfo> HttpServer::UseTls(const std::string& cert_file,
   std::lock_guard lock(tls_mutex_);
   tls_ = std::move(loaded->context);
   return std::move(loaded->certificate);
+}
+
+Result<TlsCertificateInfo> HttpServer::ReloadTls(const std::string& cert_file,
+                                                 const std::string& key_file) {
+  if (!CurrentTls()) return Error::InvalidArgument("TLS is not in use: nothing to reload");
+  return UseTls(cert_file, key_file);
 }
 
 std::shared_ptr<asio::ssl::context> HttpServer::CurrentTls() const {

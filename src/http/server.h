@@ -8,6 +8,8 @@
 // loop's sweep a few times a second, not by a timer per operation.
 //
 // With UseTls() every connection first completes a TLS handshake (within the request deadline).
+// ReloadTls() replaces the certificate and key while serving: handshakes that start afterwards
+// use the new pair, and each open connection keeps the one it started with until it closes.
 //
 // Drain() stops accepting and closes idle connections; a request already (even partly)
 // received is answered with "Connection: close", and a connection accepted but still silent
@@ -59,6 +61,10 @@ class HttpServer {
   // Serves HTTPS (TLS 1.2 or later) with a PEM certificate chain and key, checked as
   // LoadTlsContext says; returns the certificate's public details. Call before Run().
   Result<TlsCertificateInfo> UseTls(const std::string& cert_file, const std::string& key_file);
+  // On a server that serves HTTPS, loads a new pair and, only when it passes every check, makes
+  // it the one new connections use; otherwise returns the Error and the current pair stays.
+  // Reads files: safe from any thread but an event loop's.
+  Result<TlsCertificateInfo> ReloadTls(const std::string& cert_file, const std::string& key_file);
   // Binds and listens; returns the bound port (useful with port 0).
   Result<uint16_t> Listen(const std::string& host, uint16_t port);
   // Serves until drained; returns when every connection is done.
