@@ -44,6 +44,9 @@ int main(int argc, char** argv) {
   if (parent <= 0) return Usage();
   // Die with the server; and refuse to run for anyone but the parent it was told about.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // SIGHUP reloads the server's certificate; sent to the whole process group (a terminal
+  // hangup) it must not kill the helpers of a server that lives on.
+  ::signal(SIGHUP, SIG_IGN);
   if (::getppid() != static_cast<pid_t>(parent)) return Usage();
   ::setpriority(PRIO_PROCESS, 0, static_cast<int>(nice));
   if (sodium_init() < 0) {

@@ -16,6 +16,7 @@
 #include "service/auth_service.h"
 #include "service/change_follower.h"
 #include "service/hasher_processes.h"
+#include "service/worker_pool.h"
 
 namespace authgate::cli {
 namespace {
@@ -118,8 +119,9 @@ Status BindListeners(const Config& config, const ListenPlan& plan, const Handler
                      HttpServer& server, std::unique_ptr<ManagementListener>* management) {
   const size_t threads = OrCores(config.server.threads);
   if (plan.tls) {
-    Status tls_ready = server.UseTls(config.server.tls_cert_file, config.server.tls_key_file);
-    if (!tls_ready) return tls_ready;
+    Result<TlsCertificateInfo> tls =
+        server.UseTls(config.server.tls_cert_file, config.server.tls_key_file);
+    if (!tls) return tls.failure();
   }
   Result<uint16_t> bound = server.Listen(plan.host, plan.port);
   if (!bound) return bound.failure();
@@ -135,6 +137,47 @@ Status BindListeners(const Config& config, const ListenPlan& plan, const Handler
   return {};
 }
 
+// What a signal acts on in a running server.
+struct SignalTargets {
+  HttpServer& server;
+  std::unique_ptr<ManagementListener>& management;
+  WorkerPool& reload_pool;  // reads the TLS files: an event loop must not wait for a disk
+  const Config& config;
+  bool tls;
+};
+
+// SIGHUP: reads the configured certificate and key again and logs one line, whether the new pair
+// is in use or refused (then the previous one stays). At most one reload waits behind a running
+// one; a SIGHUP that finds one waiting is answered by it, as it reads the files when it runs.
+void ReloadOnHangup(const SignalTargets& targets) {
+  if (!targets.tls) return spdlog::info("SIGHUP: TLS is not configured, nothing to reload");
+  targets.reload_pool.Submit([&server = targets.server, &config = targets.config] {
+    Result<TlsCertificateInfo> reloaded =
+        server.ReloadTls(config.server.tls_cert_file, config.server.tls_key_file);
+    if (!reloaded) {
+      return spdlog::error("SIGHUP: TLS certificate not reloaded, the previous one stays: {}",
+                           reloaded.error());
+    }
+    spdlog::info("SIGHUP: TLS certificate reloaded: subject {}, serial {}, not after {}",
+                 reloaded->subject, reloaded->serial, reloaded->not_after);
+  });
+}
+
+// SIGHUP reloads and waits for the next signal; SIGINT and SIGTERM drain, after which signals
+// only queue in `signals` (the loop can run out of work and Run() return).
+void AwaitSignal(boost::asio::signal_set& signals, SignalTargets targets) {
+  signals.async_wait([&signals, targets](const boost::system::error_code& ec, int signal_number) {
+    if (ec) return;
+    if (signal_number == SIGHUP) {
+      ReloadOnHangup(targets);
+      return AwaitSignal(signals, targets);
+    }
+    spdlog::info("signal {}: draining in-flight requests", signal_number);
+    targets.server.Drain();
+    if (targets.management) targets.management->Drain();
+  });
+}
+
 // The parts of a running server that outlive startup, built by Serve in dependency order.
 struct Core {
   Store& store;
@@ -147,6 +190,7 @@ struct Core {
 };
 
 // Pools, handler and listeners; returns when the server has drained after SIGINT or SIGTERM.
+// SIGHUP reloads the TLS certificate and key.
 int RunServer(const Config& config, const ListenPlan& plan, Core core, bool helpers,
               size_t hash_workers) {
   ChangeFollower follower(core.store, core.keys, core.cache, core.service.health(),
@@ -176,18 +220,16 @@ int RunServer(const Config& config, const ListenPlan& plan, Core core, bool help
   RaiseFileLimit();
   HttpServer server(handler, LimitsFrom(config), OrCores(config.server.threads));
   std::unique_ptr<ManagementListener> management;
+  WorkerPool reload_pool(1, 1);  // after the server: joined (a queued reload run) before it goes
+  // Caught before the listeners log that they listen: a signal sent once they have is handled
+  // (when Run() starts), never the default action.
+  boost::asio::signal_set signals(server.io_context(), SIGINT, SIGTERM, SIGHUP);
+  AwaitSignal(signals, {server, management, reload_pool, config, plan.tls});
   Status bound = BindListeners(config, plan, deps, server, &management);
   if (!bound) return Fail(bound.error());
   // Started only now: a server that refuses to start prints its one error line and nothing else.
   BackgroundArgon2Choice argon2(ParamsFrom(config), config.password.implementation,
                                 OnArgon2Chosen(core.metrics));
-  boost::asio::signal_set signals(server.io_context(), SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
-    if (ec) return;
-    spdlog::info("signal {}: draining in-flight requests", signal_number);
-    server.Drain();
-    if (management) management->Drain();
-  });
   follower.Start();
   server.Run();
   spdlog::info("authgate stopped");

@@ -152,19 +152,24 @@ class EventLoop {
 using TlsStream = asio::ssl::stream<Socket>;
 
 // One client connection over `Stream` (Socket, or TlsStream: then the TLS handshake comes
-// first). Reads with read_some and feeds Beast's parser itself, so it knows whether any byte of
-// the next request has arrived (idle or not), answers pipelined requests from the buffer, and
-// writes each answer with one write. A request it cannot read is answered with
-// "Connection: close" and the connection closed: what follows it is discarded, never parsed.
+// first, and the connection holds the TLS context it started with for its whole life, whatever
+// a reload puts in the server's place meanwhile). Reads with read_some and feeds Beast's parser
+// itself, so it knows whether any byte of the next request has arrived (idle or not), answers
+// pipelined requests from the buffer, and writes each answer with one write. A request it cannot
+// read is answered with "Connection: close" and the connection closed: what follows it is
+// discarded, never parsed.
 template <class Stream>
 class Connection final : public ConnectionBase,
                          public std::enable_shared_from_this<Connection<Stream>> {
  public:
   static constexpr bool kTls = !std::is_same_v<Stream, Socket>;
 
-  template <class... Args>
-  Connection(HttpServer& server, EventLoop& loop, Socket socket, Args&... tls_context)
-      : server_(server), loop_(loop), stream_(std::move(socket), tls_context...) {
+  Connection(HttpServer& server, EventLoop& loop, Socket socket,
+             std::shared_ptr<asio::ssl::context> tls_context = nullptr)
+      : server_(server),
+        loop_(loop),
+        tls_context_(std::move(tls_context)),
+        stream_(OpenStream(std::move(socket), tls_context_.get())) {
     beast::error_code ec;
     Socket& tcp_socket = beast::get_lowest_layer(stream_);
     tcp::endpoint remote = tcp_socket.remote_endpoint(ec);
@@ -358,6 +363,14 @@ class Connection final : public ConnectionBase,
                             });
   }
 
+  static Stream OpenStream(Socket socket, asio::ssl::context* tls_context) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *tls_context);
+    } else {
+      return socket;
+    }
+  }
+
   // Closes the socket; pending operations complete with an error and release the connection.
   void Abort() {
     if (state_ == State::kClosed) return;
@@ -371,6 +384,7 @@ class Connection final : public ConnectionBase,
 
   HttpServer& server_;
   EventLoop& loop_;
+  const std::shared_ptr<asio::ssl::context> tls_context_;  // outlives stream_
   Stream stream_;
   beast::flat_buffer buffer_;
   HttpRequest request_;  // the request being read or answered; its buffers are reused
@@ -425,30 +439,24 @@ HttpServer::HttpServer(ApiHandler& handler, ServerLimits limits, size_t threads)
 
 HttpServer::~HttpServer() = default;
 
-Status HttpServer::UseTls(const std::string& cert_file, const std::string& key_file) {
-  auto context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
-  beast::error_code ec;
-  context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                           asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                           asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use,
-                       ec);
-  if (!ec && SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION) != 1) {
-    return Error{"TLS: cannot require TLS 1.2"};
-  }
-  // TLS 1.2: forward-secret AEAD suites only (TLS 1.3 suites are OpenSSL's defaults).
-  if (!ec && SSL_CTX_set_cipher_list(context->native_handle(),
-                                     "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL") != 1) {
-    return Error{"TLS: no usable cipher suite"};
-  }
-  if (!ec) context->use_certificate_chain_file(cert_file, ec);
-  if (ec) return Error{"server.tls_cert_file '" + cert_file + "': " + ec.message()};
-  context->use_private_key_file(key_file, asio::ssl::context::pem, ec);
-  if (ec) return Error{"server.tls_key_file '" + key_file + "': " + ec.message()};
-  if (SSL_CTX_check_private_key(context->native_handle()) != 1) {
-    return Error{"server.tls_key_file '" + key_file + "' does not match the certificate"};
-  }
-  tls_ = std::move(context);
-  return {};
+Result<TlsCertificateInfo> HttpServer::UseTls(const std::string& cert_file,
+                                              const std::string& key_file) {
+  Result<TlsContext> loaded = LoadTlsContext(cert_file, key_file);
+  if (!loaded) return loaded.failure();
+  std::lock_guard lock(tls_mutex_);
+  tls_ = std::move(loaded->context);
+  return std::move(loaded->certificate);
+}
+
+Result<TlsCertificateInfo> HttpServer::ReloadTls(const std::string& cert_file,
+                                                 const std::string& key_file) {
+  if (!CurrentTls()) return Error::InvalidArgument("TLS is not in use: nothing to reload");
+  return UseTls(cert_file, key_file);
+}
+
+std::shared_ptr<asio::ssl::context> HttpServer::CurrentTls() const {
+  std::lock_guard lock(tls_mutex_);
+  return tls_;
 }
 
 asio::io_context& HttpServer::io_context() { return loops_.front()->io(); }
@@ -524,8 +532,9 @@ void HttpServer::Adopt(EventLoop& loop, int fd) {
     open_connections_.fetch_sub(1);
     return;
   }
-  if (tls_) {
-    std::make_shared<Connection<TlsStream>>(*this, loop, std::move(socket), *tls_)->Start();
+  if (std::shared_ptr<asio::ssl::context> tls = CurrentTls()) {
+    std::make_shared<Connection<TlsStream>>(*this, loop, std::move(socket), std::move(tls))
+        ->Start();
   } else {
     std::make_shared<Connection<Socket>>(*this, loop, std::move(socket))->Start();
   }

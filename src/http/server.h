@@ -8,6 +8,8 @@
 // loop's sweep a few times a second, not by a timer per operation.
 //
 // With UseTls() every connection first completes a TLS handshake (within the request deadline).
+// ReloadTls() replaces the certificate and key while serving: handshakes that start afterwards
+// use the new pair, and each open connection keeps the one it started with until it closes.
 //
 // Drain() stops accepting and closes idle connections; a request already (even partly)
 // received is answered with "Connection: close", and a connection accepted but still silent
@@ -24,11 +26,13 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "core/result.h"
 #include "http/router.h"
+#include "http/tls_context.h"
 
 namespace authgate {
 
@@ -54,8 +58,13 @@ class HttpServer {
   HttpServer(ApiHandler& handler, ServerLimits limits, size_t threads);
   ~HttpServer();
 
-  // Serves HTTPS (TLS 1.2 or later) with a PEM certificate chain and key; call before Run().
-  Status UseTls(const std::string& cert_file, const std::string& key_file);
+  // Serves HTTPS (TLS 1.2 or later) with a PEM certificate chain and key, checked as
+  // LoadTlsContext says; returns the certificate's public details. Call before Run().
+  Result<TlsCertificateInfo> UseTls(const std::string& cert_file, const std::string& key_file);
+  // On a server that serves HTTPS, loads a new pair and, only when it passes every check, makes
+  // it the one new connections use; otherwise returns the Error and the current pair stays.
+  // Reads files: safe from any thread but an event loop's.
+  Result<TlsCertificateInfo> ReloadTls(const std::string& cert_file, const std::string& key_file);
   // Binds and listens; returns the bound port (useful with port 0).
   Result<uint16_t> Listen(const std::string& host, uint16_t port);
   // Serves until drained; returns when every connection is done.
@@ -73,13 +82,16 @@ class HttpServer {
   void AcceptPending();  // accept4() what is queued, in bounded batches
   // On `loop`'s thread: wraps an accepted descriptor and starts its connection.
   void Adopt(EventLoop& loop, int fd);
+  // The context new connections use; null without TLS. Any thread.
+  std::shared_ptr<boost::asio::ssl::context> CurrentTls() const;
 
   ApiHandler& handler_;
   const ServerLimits limits_;
   std::vector<std::unique_ptr<EventLoop>> loops_;
   size_t next_loop_ = 0;
   boost::asio::ip::tcp::acceptor acceptor_;
-  std::unique_ptr<boost::asio::ssl::context> tls_;
+  mutable std::mutex tls_mutex_;  // held only to copy or swap tls_, never across I/O
+  std::shared_ptr<boost::asio::ssl::context> tls_;
   int protocol_ = 0;  // address family of the listening socket
   std::atomic<bool> draining_{false};
   std::atomic<size_t> open_connections_{0};

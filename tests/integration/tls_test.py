@@ -1,24 +1,57 @@
-"""Native TLS (server.tls_cert_file / server.tls_key_file): a self-signed certificate made here
-with openssl, checked with curl --cacert and Python's ssl module against a running authgate."""
+"""Native TLS (server.tls_cert_file / server.tls_key_file): self-signed certificates made here
+with openssl, checked with curl --cacert and Python's ssl module against a running authgate,
+and replaced under a running server with SIGHUP."""
+import http.client
 import json
 import os
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
 import tempfile
 import unittest
 
-from harness import BIN, AuthgateServer, totp
+from harness import BIN, AuthgateServer, totp, wait_until
+
+NEW_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+LOOPBACK_NAMES = "IP:127.0.0.1,DNS:localhost"
 
 
-def make_certificate(directory, name, subject_alt="IP:127.0.0.1,DNS:localhost"):
+def make_certificate(directory, name, subject_alt=LOOPBACK_NAMES, serial=None,
+                     subject="/CN=localhost"):
     cert = os.path.join(directory, name + "-cert.pem")
     key = os.path.join(directory, name + "-key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                    "-nodes", "-days", "2", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=" + subject_alt,
+    serial_args = ["-set_serial", str(serial)] if serial is not None else []
+    subprocess.run(["openssl", "req", "-x509", *NEW_KEY, "-days", "2", "-subj", subject,
+                    "-addext", "subjectAltName=" + subject_alt, *serial_args,
                     "-keyout", key, "-out", cert], check=True, capture_output=True)
+    return cert, key
+
+
+def make_expired_certificate(directory, name, serial):
+    """A self-signed pair whose certificate expired in 2020. `openssl req -x509` takes only a
+    positive number of days; `openssl ca -selfsign` takes explicit dates."""
+    work = os.path.join(directory, name + "-ca")
+    os.makedirs(os.path.join(work, "issued"))
+    open(os.path.join(work, "index.txt"), "w").close()
+    with open(os.path.join(work, "serial"), "w") as f:
+        digits = "%X" % serial
+        f.write("0" * (len(digits) % 2) + digits + "\n")  # openssl reads whole bytes
+    with open(os.path.join(work, "ca.cnf"), "w") as f:
+        f.write("[ca]\ndefault_ca = expired\n[expired]\ndatabase = index.txt\n"
+                "new_certs_dir = issued\nserial = serial\ndefault_md = sha256\npolicy = any\n"
+                "copy_extensions = copy\n[any]\ncommonName = supplied\n")
+    cert = os.path.join(directory, name + "-cert.pem")
+    key = os.path.join(directory, name + "-key.pem")
+    subprocess.run(["openssl", "req", "-new", *NEW_KEY, "-subj", "/CN=authgate expired",
+                    "-addext", "subjectAltName=" + LOOPBACK_NAMES,
+                    "-keyout", key, "-out", "request.csr"],
+                   cwd=work, check=True, capture_output=True)
+    subprocess.run(["openssl", "ca", "-batch", "-config", "ca.cnf", "-selfsign", "-keyfile", key,
+                    "-in", "request.csr", "-out", cert, "-notext",
+                    "-startdate", "20200101000000Z", "-enddate", "20200102000000Z"],
+                   cwd=work, check=True, capture_output=True)
     return cert, key
 
 
@@ -163,6 +196,135 @@ class TlsStartupTest(unittest.TestCase):
         _, other_key = make_certificate(self.server.dir, "other")
         self.assertStartupError({"AUTHGATE_SERVER_TLS_CERT_FILE": self.cert,
                                  "AUTHGATE_SERVER_TLS_KEY_FILE": other_key}, "mismatch")
+
+    def test_an_expired_certificate(self):
+        cert, key = make_expired_certificate(self.server.dir, "expired", serial=7)
+        self.assertStartupError({"AUTHGATE_SERVER_TLS_CERT_FILE": cert,
+                                 "AUTHGATE_SERVER_TLS_KEY_FILE": key}, "expired on 2020-01-02")
+
+
+class TlsReloadTest(unittest.TestCase):
+    """SIGHUP re-reads the configured files: new handshakes get the new pair at once, open
+    connections stay, and a pair that cannot be used is refused with one error line while the
+    last good one stays in use."""
+
+    def setUp(self):
+        self.server = AuthgateServer(start=False)
+        directory = self.server.dir
+        self.first = make_certificate(directory, "first", serial=1001, subject="/CN=authgate first")
+        self.second = make_certificate(directory, "second", serial=1002,
+                                       subject="/CN=authgate second")
+        self.cert = os.path.join(directory, "cert.pem")
+        self.key = os.path.join(directory, "key.pem")
+        self.install(*self.first)
+        trusted = os.path.join(directory, "trusted.pem")
+        with open(trusted, "w") as bundle:
+            for cert, _ in (self.first, self.second):
+                with open(cert) as f:
+                    bundle.write(f.read())
+        self.server.env.update({"AUTHGATE_SERVER_TLS_CERT_FILE": self.cert,
+                                "AUTHGATE_SERVER_TLS_KEY_FILE": self.key})
+        self.server.start()
+        self.server.tls_context = ssl.create_default_context(cafile=trusted)
+
+    def tearDown(self):
+        self.server.close()
+
+    def install(self, cert, key):
+        shutil.copyfile(cert, self.cert)
+        shutil.copyfile(key, self.key)
+
+    def served_serial(self):
+        """The serial number of the certificate a new handshake gets."""
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=5) as raw:
+            with self.server.tls_context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                return int(tls.getpeercert()["serialNumber"], 16)
+
+    def hang_up(self, server=None):
+        """Sends SIGHUP and returns the log lines about it, once there is one; checks that the
+        same process (no restart, no new process id) goes on running."""
+        server = server or self.server
+        before = len(server.stderr_lines)
+        server.process.send_signal(signal.SIGHUP)
+        def answered():
+            return [line for line in server.stderr_lines[before:] if "SIGHUP" in line]
+        died = lambda: server.process.poll() is not None
+        wait_until(lambda: answered() or died(), timeout=10)
+        self.assertFalse(died(), "".join(server.stderr_lines))
+        self.assertTrue(answered(), "".join(server.stderr_lines))
+        return answered()
+
+    def error_lines(self):
+        return [line for line in self.server.stderr_lines if "[error]" in line]
+
+    def test_new_handshakes_get_the_new_pair_and_open_connections_stay(self):
+        self.assertEqual(self.served_serial(), 1001)
+        kept = http.client.HTTPSConnection("127.0.0.1", self.server.port, timeout=10,
+                                           context=self.server.tls_context)
+        kept.request("GET", "/healthz")
+        kept.getresponse().read()
+        kept_socket = kept.sock
+
+        self.install(*self.second)
+        reloaded = self.hang_up()
+        self.assertEqual(len(reloaded), 1, reloaded)
+        self.assertIn("[info]", reloaded[0])
+        self.assertIn("authgate second", reloaded[0])
+        self.assertIn("%X" % 1002, reloaded[0])
+        self.assertEqual(self.served_serial(), 1002)
+        self.assertEqual(self.server.request("GET", "/healthz").status, 200)
+
+        # The connection opened before the reload answers on the same socket, with its pair.
+        kept.request("GET", "/healthz")
+        response = kept.getresponse()
+        response.read()
+        self.assertEqual(response.status, 200)
+        self.assertIs(kept.sock, kept_socket)
+        self.assertEqual(int(kept.sock.getpeercert()["serialNumber"], 16), 1001)
+        kept.close()
+        self.assertEqual(self.error_lines(), [])
+
+    def test_a_pair_that_cannot_be_used_is_refused_and_the_last_good_one_stays(self):
+        self.install(*self.second)
+        self.hang_up()
+        expired = make_expired_certificate(self.server.dir, "expired", serial=1003)
+        refusals = [
+            ("a key that does not match", (self.first[0], self.second[1]),
+             ("server.tls_key_file", "key.pem", "mismatch")),
+            ("a missing certificate file", None,
+             ("server.tls_cert_file", "cert.pem", "No such file")),
+            ("an expired certificate", expired,
+             ("server.tls_cert_file", "cert.pem", "expired on 2020-01-02")),
+        ]
+        for case, pair, needles in refusals:
+            with self.subTest(case):
+                if pair is None:
+                    os.remove(self.cert)
+                else:
+                    self.install(*pair)
+                refused = self.hang_up()
+                self.assertEqual(len(refused), 1, refused)
+                self.assertIn("[error]", refused[0])
+                for needle in needles:
+                    self.assertIn(needle, refused[0])
+                self.assertNotIn("PRIVATE KEY", refused[0])
+                self.assertEqual(self.served_serial(), 1002)
+                self.assertEqual(self.server.request("GET", "/healthz").status, 200)
+        # One line per refusal, none late; a good pair is taken again afterwards.
+        self.install(*self.first)
+        self.assertIn("[info]", self.hang_up()[0])
+        self.assertEqual(self.served_serial(), 1001)
+        self.assertEqual(len(self.error_lines()), len(refusals), self.error_lines())
+
+    def test_sighup_without_tls_has_nothing_to_reload(self):
+        plain = AuthgateServer()
+        try:
+            answer = self.hang_up(plain)
+            self.assertEqual(len(answer), 1, answer)
+            self.assertIn("nothing to reload", answer[0])
+            self.assertEqual(plain.request("GET", "/healthz").status, 200)
+        finally:
+            plain.close()
 
 
 if __name__ == "__main__":
