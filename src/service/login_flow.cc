@@ -23,10 +23,10 @@ Outcome<TokenGrant> LoginFlow::Login(const LoginRequest& request, const std::str
   if (!context_.health.Up()) return Outcome<TokenGrant>::Unavailable();
   Result<Admission> admission =
       context_.store.AdmitLoginAttempt(username, now, context_.settings.lockout);
-  if (!admission) return StoreFailed();
+  if (!admission) return StoreFailed(admission.failure(), "login: admit attempt");
   if (*admission == Admission::kLocked) return RefuseLocked(username, client);
   Result<std::optional<UserRecord>> found = context_.store.FindUserByName(username);
-  if (!found) return StoreFailed();
+  if (!found) return StoreFailed(found.failure(), "login: find user");
   if (!found->has_value()) {
     passwords_.Verify(dummy_hash_, request.password);
     return Incorrect(username, now, client, "unknown_user");
@@ -86,7 +86,8 @@ std::optional<int64_t> LoginFlow::ProveOtp(const LoginRequest& request, const Us
 
 Outcome<TokenGrant> LoginFlow::RefuseStatus(const UserRecord& user, const std::string& client) {
   // The credentials were proven: this is not a failed attempt, so the count is reset.
-  if (!context_.store.RecordLoginSuccess(user.username)) context_.health.WriteFailed();
+  Status reset = context_.store.RecordLoginSuccess(user.username);
+  if (!reset) context_.health.WriteFailed(reset.failure(), "login: reset failed attempts");
   const std::string_view status = AccountStatusName(user.status);
   context_.metrics.Count("logins", status);
   context_.audit.Write("login", {{"result", "failure"}, {"reason", status},
@@ -104,15 +105,14 @@ Outcome<TokenGrant> LoginFlow::Complete(const LoginRequest& request, const UserR
   const NewRefreshToken refresh = issuer_.NewRefresh();
   Result<LoginCompletion> completed = context_.store.CompleteLogin(
       user.username, user.id, step, session_id, refresh.hash, now + settings.refresh_ttl_s, now);
-  if (!completed) return StoreFailed();
+  if (!completed) return StoreFailed(completed.failure(), "login: complete");
   if (*completed == LoginCompletion::kOtpStepUsed) {
     return Incorrect(user.username, now, client, "otp_reused");
   }
   if (PasswordNeedsRehash(user.password_hash, settings.password)) {
     Result<std::string> rehashed = HashPassword(request.password, settings.password);
-    if (rehashed && !context_.store.UpdatePasswordHash(user.id, *rehashed)) {
-      context_.health.WriteFailed();
-    }
+    Status updated = rehashed ? context_.store.UpdatePasswordHash(user.id, *rehashed) : Status();
+    if (!updated) context_.health.WriteFailed(updated.failure(), "login: rehash password");
   }
   context_.metrics.Count("logins", "success");
   context_.audit.Write("login", {{"result", "success"}, {"username", user.username},
@@ -126,7 +126,7 @@ Outcome<TokenGrant> LoginFlow::Incorrect(const std::string& username, int64_t no
                                          const std::string& client, const char* reason) {
   const LockoutPolicy& lockout = context_.settings.lockout;
   Result<AttemptState> after = context_.store.RecordLoginFailure(username, now, lockout);
-  if (!after) context_.health.CallFailed();
+  if (!after) context_.health.CallFailed(after.failure(), "login: record failed attempt");
   context_.metrics.Count("logins", reason);
   context_.audit.Write("login", {{"result", "failure"}, {"reason", reason},
                                  {"username", username}, {"client", client}},
@@ -141,8 +141,8 @@ Outcome<TokenGrant> LoginFlow::Incorrect(const std::string& username, int64_t no
                                    MessageCode::kUsernameOrPasswordIncorrect);
 }
 
-Outcome<TokenGrant> LoginFlow::StoreFailed() {
-  context_.health.CallFailed();
+Outcome<TokenGrant> LoginFlow::StoreFailed(const Error& error, std::string_view operation) {
+  context_.health.CallFailed(error, operation);
   return Outcome<TokenGrant>::Unavailable();
 }
 

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/requests.h"
 #include "service/outcome.h"
@@ -49,7 +50,8 @@ class LoginFlow {
   // A wrong credential: counted against the name (locking it at the limit), one answer.
   Outcome<TokenGrant> Incorrect(const std::string& username, int64_t now,
                                 const std::string& client, const char* reason);
-  Outcome<TokenGrant> StoreFailed();
+  // A store call the answer needs failed: logged as `operation`, the circuit opened, 503.
+  Outcome<TokenGrant> StoreFailed(const Error& error, std::string_view operation);
 
   const ServiceContext context_;
   PasswordVerifier& passwords_;

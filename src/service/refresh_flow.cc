@@ -14,7 +14,7 @@ Outcome<TokenGrant> RefreshFlow::Refresh(const RefreshRequest& request,
       RefreshTokenHash(request.refresh_token), next.hash,
       now + context_.settings.refresh_ttl_s, now);
   if (!rotation) {
-    context_.health.CallFailed();
+    context_.health.CallFailed(rotation.failure(), "refresh: rotate token");
     return Outcome<TokenGrant>::Unavailable();
   }
   switch (rotation->outcome) {
