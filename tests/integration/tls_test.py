@@ -1,15 +1,18 @@
 """Native TLS (server.tls_cert_file / server.tls_key_file): a self-signed certificate made here
 with openssl, checked with curl --cacert and Python's ssl module against a running authgate."""
 import json
+import math
 import os
+import re
 import shutil
 import socket
 import ssl
 import subprocess
 import tempfile
+import time
 import unittest
 
-from harness import BIN, AuthgateServer, totp
+from harness import BIN, AuthgateServer, totp, wait_until
 
 
 def make_certificate(directory, name, subject_alt="IP:127.0.0.1,DNS:localhost"):
@@ -20,6 +23,35 @@ def make_certificate(directory, name, subject_alt="IP:127.0.0.1,DNS:localhost"):
                     "-addext", "subjectAltName=" + subject_alt,
                     "-keyout", key, "-out", cert], check=True, capture_output=True)
     return cert, key
+
+
+class HandshakeLogTest(unittest.TestCase):
+    """Failed handshakes (here: plain HTTP on the TLS port) are logged at debug, one line a
+    second per cause, however many come (issue 16)."""
+
+    def test_many_failed_handshakes_log_a_handful_of_lines(self):
+        certs = tempfile.mkdtemp(prefix="authgate-tls-")
+        self.addCleanup(shutil.rmtree, certs, ignore_errors=True)
+        cert, key = make_certificate(certs, "server")
+        server = AuthgateServer({"AUTHGATE_SERVER_TLS_CERT_FILE": cert,
+                                 "AUTHGATE_SERVER_TLS_KEY_FILE": key, "AUTHGATE_LOG_LEVEL": "debug"})
+        self.addCleanup(server.close)
+        started = time.monotonic()
+        for _ in range(300):
+            server.raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        elapsed = time.monotonic() - started
+        time.sleep(1.1)
+        server.raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertTrue(wait_until(lambda: "suppressed=" in "".join(server.stderr_lines[-1:]), 5))
+        lines = [line for line in server.stderr_lines if "tls handshake failure" in line]
+        log = "".join(server.stderr_lines)
+        self.assertGreaterEqual(len(lines), 2, log)
+        self.assertLessEqual(len(lines), math.ceil(elapsed) + 2, log)
+        for line in lines:
+            self.assertRegex(line, r'\[debug\] tls handshake failure: op="handshake" '
+                                   r'cause="asio\.ssl:\d+" suppressed=\d+: .*\(peer 127\.0\.0\.1\)')
+        reported = sum(int(re.search(r"suppressed=(\d+)", line).group(1)) for line in lines)
+        self.assertEqual(reported + len(lines), 301, log)
 
 
 class TlsTest(unittest.TestCase):
