@@ -2,8 +2,9 @@
 // Status: success or an Error.
 //
 // An Error carries a code that callers branch on (never its text), a short human-readable line
-// fit for stderr or a log (never a secret), and, for operations over a batch of inputs, which
-// entry of the batch failed. Values; any thread.
+// fit for stderr or a log (never a secret), for operations over a batch of inputs which entry of
+// the batch failed, and, when a dependency gave one, its own stable name for the cause (the same
+// for every occurrence, so a log can count them). Values; any thread.
 #pragma once
 
 #include <cstddef>
@@ -34,6 +35,9 @@ struct Error {
   std::string message;
   ErrorCode code;
   std::optional<size_t> entry;  // the failing entry of a batch operation's input, from 0
+  // The dependency's name for what failed ("SQLITE_READONLY_DBMOVED", "SQLSTATE 57P01"), never
+  // varying between occurrences; "" when it gave none.
+  std::string cause;
 
   static Error Unavailable(std::string message) {
     return Error{std::move(message), ErrorCode::kUnavailable};

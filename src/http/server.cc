@@ -20,6 +20,7 @@
 #include <unordered_set>
 
 #include "http/envelope.h"
+#include "http/handshake_log.h"
 
 namespace authgate {
 
@@ -194,7 +195,10 @@ class Connection final : public ConnectionBase,
       deadline_ = CoarseNow() + std::chrono::seconds(server_.limits_.request_timeout_s);
       stream_.async_handshake(asio::ssl::stream_base::server,
                               [self = this->shared_from_this()](beast::error_code ec) {
-                                if (ec) return self->Abort();
+                                if (ec) {
+                                  LogHandshakeFailure(ec, self->peer_);
+                                  return self->Abort();
+                                }
                                 self->BeginRequest();
                               });
     } else {

@@ -93,7 +93,7 @@ std::optional<Outcome<Identity>> Authenticator::Check(const RequestCredentials& 
   const int failures_in_flight = otp_failures_in_flight_.Count(verified->session_id);
   const Lookup lookup = LookUp(*verified, use);
   if (lookup.miss == Miss::kStoreNeeded) return std::nullopt;
-  if (lookup.miss == Miss::kStoreFailed) return StoreFailed();
+  if (lookup.miss == Miss::kStoreFailed) return Answer::Unavailable();       // logged by the load
   if (lookup.miss == Miss::kSecretUnreadable) return Answer::Unavailable();  // this user only
   // A session is pruned only once every token of it has expired (Store::Prune): its expired
   // access token still answers as one.
@@ -178,6 +178,7 @@ std::shared_ptr<const CachedUser> Authenticator::LoadUser(int64_t user_id, Store
   const uint64_t generation = context_.cache.Generation();  // before the store read
   Result<std::optional<UserRecord>> found = context_.store.FindUserById(user_id);
   if (!found) {
+    context_.health.CallFailed(found.failure(), "authenticate: load user");
     *miss = Miss::kStoreFailed;
     return nullptr;
   }
@@ -209,6 +210,7 @@ std::optional<CachedSession> Authenticator::LoadSession(const std::string& sessi
   const uint64_t generation = context_.cache.Generation();  // before the store read
   Result<std::optional<SessionRecord>> found = context_.store.FindSession(session_id);
   if (!found) {
+    context_.health.CallFailed(found.failure(), "authenticate: load session");
     *miss = Miss::kStoreFailed;
     return std::nullopt;
   }
@@ -229,7 +231,10 @@ Outcome<Identity> Authenticator::RejectRequestOtp(const std::string& session_id,
   context_.cache.InvalidateSession(session_id);
   if (!counted) otp_failures_in_flight_.Defer({session_id, user_id, now});
   otp_failures_in_flight_.End(session_id);
-  if (!counted) return StoreFailed();
+  if (!counted) {
+    context_.health.CallFailed(counted.failure(), "authenticate: record otp failure");
+    return Answer::Unavailable();
+  }
   // Revoked meanwhile (the limit was reached by others): this guess is not answered.
   if (*counted == OtpFailureOutcome::kNotCounted) return InvalidToken();
   if (*counted == OtpFailureOutcome::kRevoked) {
@@ -257,6 +262,7 @@ void Authenticator::FlushDeferredOtpFailures() {
     Result<OtpFailureOutcome> counted =
         context_.store.RecordOtpFailure(failure.session_id, context_.settings.lockout, failure.at);
     if (!counted) {
+      context_.health.BackgroundCallFailed(counted.failure(), "flush deferred otp failures");
       for (size_t rest = i; rest < deferred.size(); ++rest) {
         otp_failures_in_flight_.Redefer(std::move(deferred[rest]));
       }
@@ -271,11 +277,6 @@ void Authenticator::FlushDeferredOtpFailures() {
                            context_.clock.NowMillis());
     }
   }
-}
-
-Outcome<Identity> Authenticator::StoreFailed() {
-  context_.health.CallFailed();
-  return Answer::Unavailable();
 }
 
 }  // namespace authgate

@@ -46,7 +46,8 @@ class Authenticator {
  private:
   // Whether a call may use the store (on a worker pool) or must not (on an event loop).
   enum class StoreUse { kAllowed, kForbidden };
-  // What a cached lookup came to when it was not found in memory.
+  // What a cached lookup came to when it was not found in memory. A store call that failed
+  // has been told to StoreHealth (logged, counted, the circuit opened) where it failed.
   enum class Miss { kNone, kStoreFailed, kStoreNeeded, kSecretUnreadable };
   // The session a token names and, when that session is live and the token's user's, the user.
   struct Lookup {
@@ -79,8 +80,6 @@ class Authenticator {
   Outcome<Identity> RejectRequestOtp(const std::string& session_id, int64_t user_id, int64_t now);
   // A wrong request otp while the store is known down: deferred (counted in memory), 503.
   Outcome<Identity> DeferRequestOtp(const std::string& session_id, int64_t user_id, int64_t now);
-  // A store call failed: the circuit opens (StoreHealth), and the answer is 503.
-  Outcome<Identity> StoreFailed();
 
   const ServiceContext context_;
   OtpFailuresInFlight otp_failures_in_flight_;

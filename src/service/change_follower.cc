@@ -28,13 +28,13 @@ bool ChangeFollower::Poll() {
   if (seen_seq_ < 0) {
     Result<int64_t> latest = store_.LatestChangeSeq();
     health_.Probed(latest.ok());
-    if (!latest) return false;
+    if (!latest) return Failed(latest.failure(), "follow changes: find the log's end");
     seen_seq_ = *latest;
     return true;
   }
   Result<std::vector<Change>> changes = store_.ChangesSince(seen_seq_);
   health_.Probed(changes.ok());
-  if (!changes) return false;
+  if (!changes) return Failed(changes.failure(), "follow changes: read the log");
   return Apply(*changes);
 }
 
@@ -57,7 +57,8 @@ bool ChangeFollower::Apply(const std::vector<Change>& changes) {
   }
   if (keys_changed) {
     // Not marked as seen: the next poll reads these changes again and retries the reload.
-    if (!keys_.Load()) return false;
+    Status loaded = keys_.Load();
+    if (!loaded) return Failed(loaded.failure(), "follow changes: reload signing keys");
     cache_.ForgetKeys();
   }
   seen_seq_ = seen;
@@ -78,14 +79,18 @@ void ChangeFollower::Run() {
     if (ok && settings_.after_successful_poll) settings_.after_successful_poll();
     const int64_t now = clock_.NowSeconds();
     if (now - last_prune >= settings_.prune_interval_s) {
-      if (!store_.Prune(now, settings_.access_ttl_s, settings_.lockout)) {
-        spdlog::warn("store: prune failed");
-      }
+      Status pruned = store_.Prune(now, settings_.access_ttl_s, settings_.lockout);
+      if (!pruned) health_.BackgroundCallFailed(pruned.failure(), "prune");
       last_prune = now;
     }
     lock.lock();
     wake_.wait_for(lock, settings_.poll_interval, [this] { return stop_; });
   }
+}
+
+bool ChangeFollower::Failed(const Error& error, std::string_view operation) {
+  health_.BackgroundCallFailed(error, operation);
+  return false;
 }
 
 void ChangeFollower::LogTransition(bool ok) {

@@ -6,7 +6,8 @@
 //
 // Its reads are also StoreHealth's background probe (SPEC §10.1): the only thing that closes
 // the circuit again once a store call failed. And its thread prunes the store now and then
-// (Store::Prune), so one background thread is all the store work `serve` does by itself.
+// (Store::Prune), so one background thread is all the store work `serve` does by itself. Its
+// failures are logged with their causes through StoreHealth (rate-limited there).
 //
 // Poll may be called from one thread at a time; after Start, only the follower's own thread
 // calls it. The destructor stops that thread.
@@ -17,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -56,6 +58,8 @@ class ChangeFollower {
  private:
   // Applies `changes` in order; false when the keys changed and cannot be reloaded.
   bool Apply(const std::vector<Change>& changes);
+  // Logs a failed step of a poll (StoreHealth: one line per second per cause); false.
+  bool Failed(const Error& error, std::string_view operation);
   void Run();
   // Logged on transitions only: an outage must not write 50 lines a second.
   void LogTransition(bool ok);

@@ -24,8 +24,34 @@ namespace {
 
 constexpr int kHelperTimeoutSeconds = 60;
 
-// The helper's answer to one request, or nullopt when the helper failed.
-std::optional<bool> Ask(int fd, const std::string& hash, std::string_view password) {
+// A helper that failed, with the cause a log line is keyed by ("timeout", "closed").
+Error HelperFailed(pid_t pid, std::string cause, std::string_view what) {
+  Error error{"helper " + std::to_string(pid) + ": " + std::string(what), ErrorCode::kUnavailable};
+  error.cause = std::move(cause);
+  return error;
+}
+
+Error ReceiveFailed(pid_t pid, ReadResult read, int error_number) {
+  if (read == ReadResult::kEndBeforeAnyByte) return HelperFailed(pid, "closed", "closed (died?)");
+  if (error_number == EAGAIN || error_number == EWOULDBLOCK) {
+    return HelperFailed(pid, "timeout",
+                        "no answer within " + std::to_string(kHelperTimeoutSeconds) + " s");
+  }
+  const std::string reason = std::strerror(error_number);
+  return HelperFailed(pid, "receive: " + reason, "receive: " + reason);
+}
+
+// A helper that could not be started: the step and the system's reason are the cause.
+Error StartFailed(const std::string& step, const std::string& detail, int error_number) {
+  const std::string reason = std::strerror(error_number);
+  Error error{"hash helper: " + step + detail + ": " + reason, ErrorCode::kUnavailable};
+  error.cause = step + ": " + reason;
+  return error;
+}
+
+// The helper's answer to one request, or why it gave none. Nothing of the request (a password)
+// is in the error.
+Result<bool> Ask(int fd, pid_t pid, const std::string& hash, std::string_view password) {
   // The implementation this process verifies with now (core/password.h): the server may
   // switch to a faster one after it has started, and the helpers follow request by request.
   const uint32_t sizes[3] = {static_cast<uint32_t>(hash.size()),
@@ -36,17 +62,27 @@ std::optional<bool> Ask(int fd, const std::string& hash, std::string_view passwo
   std::memcpy(request.data() + sizeof(sizes), hash.data(), hash.size());
   std::memcpy(request.data() + sizeof(sizes) + hash.size(), password.data(), password.size());
   const bool sent = WriteAll(fd, request.data(), request.size());
+  const int send_errno = errno;
   sodium_memzero(request.data(), request.size());
+  if (!sent) {
+    const std::string reason = std::strerror(send_errno);
+    return HelperFailed(pid, "send: " + reason, "send: " + reason);
+  }
   char answer = 0;
-  if (!sent || ReadAll(fd, &answer, 1) != ReadResult::kDone) return std::nullopt;
-  if (answer != 0 && answer != 1) return std::nullopt;
+  errno = 0;
+  const ReadResult read = ReadAll(fd, &answer, 1);
+  if (read != ReadResult::kDone) return ReceiveFailed(pid, read, errno);
+  if (answer != 0 && answer != 1) return HelperFailed(pid, "bad answer", "bad answer");
   return answer == 1;
 }
 
 }  // namespace
 
 HasherProcesses::HasherProcesses(std::string binary, int nice, Metrics& metrics)
-    : binary_(std::move(binary)), nice_(nice), metrics_(metrics) {}
+    : binary_(std::move(binary)),
+      nice_(nice),
+      metrics_(metrics),
+      log_("hash helper", spdlog::level::warn) {}
 
 Result<std::unique_ptr<HasherProcesses>> HasherProcesses::Start(std::string binary, size_t count,
                                                                 int nice, Metrics& metrics) {
@@ -67,7 +103,7 @@ HasherProcesses::~HasherProcesses() {
 Result<HasherProcesses::Helper> HasherProcesses::Spawn(size_t slot) {
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-    return Error{std::string("hash helper: socketpair: ") + std::strerror(errno)};
+    return StartFailed("socketpair", "", errno);
   }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -86,7 +122,7 @@ Result<HasherProcesses::Helper> HasherProcesses::Spawn(size_t slot) {
   ::close(fds[1]);
   if (rc != 0) {
     ::close(fds[0]);
-    return Error{"hash helper: cannot run " + binary_ + ": " + std::strerror(rc)};
+    return StartFailed("cannot run", " " + binary_, rc);
   }
   // A helper that hangs counts as failed: no hash at sane parameters takes a minute.
   const timeval timeout{kHelperTimeoutSeconds, 0};
@@ -132,8 +168,7 @@ bool HasherProcesses::Verify(const std::string& hash, std::string_view password)
     return VerifyPassword(hash, password);
   }
   Helper helper = Take();
-  std::optional<bool> answer;
-  if (helper.fd >= 0) answer = Ask(helper.fd, hash, password);
+  std::optional<bool> answer = AskOrLog(helper, hash, password);
   if (!answer) {
     // Died, closed or answered nonsense (or an earlier replacement failed): replace it once.
     Stop(&helper);
@@ -141,17 +176,26 @@ bool HasherProcesses::Verify(const std::string& hash, std::string_view password)
     if (fresh) {
       metrics_.Count("hash_helpers", "replaced");
       helper = *fresh;
-      answer = Ask(helper.fd, hash, password);
+      answer = AskOrLog(helper, hash, password);
     } else {
-      spdlog::warn("{}", fresh.error());
+      log_.Write("start", fresh.failure());
     }
     if (!answer) Stop(&helper);  // the slot stays empty; its next use spawns again
   }
   Give(helper);
   if (answer) return *answer;
   metrics_.Count("hash_helpers", "in_process");
-  spdlog::warn("hash helper failed twice: verifying in the server process");
+  log_.Write("verify", "failed twice", "verifying in the server process");
   return VerifyPassword(hash, password);
+}
+
+std::optional<bool> HasherProcesses::AskOrLog(const Helper& helper, const std::string& hash,
+                                              std::string_view password) {
+  if (helper.fd < 0) return std::nullopt;  // its start failed, and was logged then
+  Result<bool> answer = Ask(helper.fd, helper.pid, hash, password);
+  if (answer) return *answer;
+  log_.Write("verify", answer.failure());
+  return std::nullopt;
 }
 
 std::vector<pid_t> HasherProcesses::Pids() const {

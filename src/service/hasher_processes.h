@@ -8,8 +8,10 @@
 // Each helper is the `authgate-hasher` binary (src/cli/hasher_main.cc), started with
 // posix_spawn, an empty environment, the socket as stdin, /dev/null as stdout and no other
 // descriptor (stderr kept), speaking service/hash_protocol.h. A helper that fails (died,
-// closed, answered nonsense, or silent for 60 s) is killed and replaced once; if the new one fails too, the
-// verification runs in this process: a login never fails because of a helper. Helpers exit at
+// closed, answered nonsense, or silent for 60 s) is killed and replaced once; if the new one fails
+// too, the verification runs in this process: a login never fails because of a helper. Each failure
+// is logged at `warn` with its cause ("timeout", "closed", "cannot run: ..."), one line per second
+// per cause (service/failure_log.h); the lines never hold a password or a hash. Helpers exit at
 // EOF and die with the server (PR_SET_PDEATHSIG). Thread-safe; Verify waits while every helper
 // is busy (the server runs as many helpers as hash workers).
 #pragma once
@@ -20,11 +22,13 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/result.h"
+#include "service/failure_log.h"
 #include "service/metrics.h"
 #include "service/password_verifier.h"
 
@@ -57,10 +61,14 @@ class HasherProcesses final : public PasswordVerifier {
   void Stop(Helper* helper);  // kills and reaps; the slot stays, empty
   Helper Take();
   void Give(Helper helper);
+  // The helper's answer, or nullopt (logged) when it failed or there is none in its slot.
+  std::optional<bool> AskOrLog(const Helper& helper, const std::string& hash,
+                               std::string_view password);
 
   const std::string binary_;
   const int nice_;
   Metrics& metrics_;
+  FailureLog log_;
   mutable std::mutex mutex_;
   std::condition_variable idle_ready_;
   std::deque<Helper> idle_;  // taken from the front, given back at the end: each takes turns

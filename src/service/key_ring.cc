@@ -37,6 +37,11 @@ const JwtKey* KeySet::Find(std::string_view kid, int64_t now) const {
 }
 
 const JwtKey* KeySet::SigningKeyAt(int64_t at) const {
+  // The current key, unless it was made after `at` (two keys made in one second: the current).
+  if (signing) {
+    auto current = keys.find(signing->kid);
+    if (current == keys.end() || current->second.created_at <= at) return &*signing;
+  }
   const Entry* newest = nullptr;
   for (const auto& [kid, entry] : keys) {
     if (entry.created_at <= at && (newest == nullptr || entry.created_at > newest->created_at)) {

@@ -25,11 +25,11 @@ Outcome<TokenGrant> LoginFlow::Login(const LoginRequest& request, const std::str
   if (!context_.health.Up()) return Outcome<TokenGrant>::Unavailable();
   Result<Admission> admission =
       context_.store.AdmitLoginAttempt(username, now, context_.settings.lockout);
-  if (!admission) return StoreFailed();
+  if (!admission) return StoreFailed(admission.failure(), "login: admit attempt");
   if (*admission == Admission::kLocked) return RefuseLocked(username, client, "locked");
   if (*admission == Admission::kHeld) return RefuseLocked(username, client, "held");
   Result<std::optional<UserRecord>> found = context_.store.FindUserByName(username);
-  if (!found) return StoreFailed();
+  if (!found) return StoreFailed(found.failure(), "login: find user");
   if (!found->has_value()) {
     passwords_.Verify(dummy_hash_, request.password);
     return Incorrect(username, now, client, "unknown_user");
@@ -85,7 +85,7 @@ Outcome<TokenGrant> LoginFlow::LoginWithProvenPassword(const LoginRequest& reque
     return MatchTotp(*secret, request.otp, now, context_.settings.skew_steps);
   });
   if (!finished) {
-    context_.health.CallFailed();
+    context_.health.CallFailed(finished.failure(), "login: finish (otp, counts, session)");
     return Refused(user.username, std::nullopt, client, "store_failed");
   }
   switch (finished->verdict) {
@@ -133,9 +133,8 @@ Outcome<TokenGrant> LoginFlow::Complete(const LoginRequest& request, const UserR
   const ServiceSettings& settings = context_.settings;
   if (PasswordNeedsRehash(user.password_hash, settings.password)) {
     Result<std::string> rehashed = HashPassword(request.password, settings.password);
-    if (rehashed && !context_.store.UpdatePasswordHash(user.id, *rehashed)) {
-      context_.health.WriteFailed();
-    }
+    Status updated = rehashed ? context_.store.UpdatePasswordHash(user.id, *rehashed) : Status();
+    if (!updated) context_.health.WriteFailed(updated.failure(), "login: rehash password");
   }
   context_.metrics.Count("logins", "success");
   context_.audit.Write("login", {{"result", "success"}, {"username", user.username},
@@ -149,7 +148,7 @@ Outcome<TokenGrant> LoginFlow::Incorrect(const std::string& username, int64_t no
                                          const std::string& client, const char* reason) {
   Result<AttemptState> after =
       context_.store.RecordLoginFailure(username, now, context_.settings.lockout);
-  if (!after) context_.health.CallFailed();
+  if (!after) context_.health.CallFailed(after.failure(), "login: record failed attempt");
   return Refused(username, after ? std::optional(*after) : std::nullopt, client, reason);
 }
 
@@ -172,8 +171,8 @@ Outcome<TokenGrant> LoginFlow::Refused(const std::string& username,
                                    MessageCode::kUsernameOrPasswordIncorrect);
 }
 
-Outcome<TokenGrant> LoginFlow::StoreFailed() {
-  context_.health.CallFailed();
+Outcome<TokenGrant> LoginFlow::StoreFailed(const Error& error, std::string_view operation) {
+  context_.health.CallFailed(error, operation);
   return Outcome<TokenGrant>::Unavailable();
 }
 

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/requests.h"
 #include "service/outcome.h"
@@ -62,7 +63,8 @@ class LoginFlow {
   // when known) tells whether this failure locked the name.
   Outcome<TokenGrant> Refused(const std::string& username, const std::optional<AttemptState>& after,
                               const std::string& client, const char* reason);
-  Outcome<TokenGrant> StoreFailed();
+  // A store call the answer needs failed: logged as `operation`, the circuit opened, 503.
+  Outcome<TokenGrant> StoreFailed(const Error& error, std::string_view operation);
 
   const ServiceContext context_;
   PasswordVerifier& passwords_;

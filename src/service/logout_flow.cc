@@ -14,7 +14,7 @@ Outcome<Identity> LogoutFlow::Logout(const RequestCredentials& credentials,
   const Identity& identity = *outcome.value;
   Result<SessionEnd> revoked = context_.store.RevokeSession(identity.session_id, now);
   if (!revoked) {
-    context_.health.CallFailed();
+    context_.health.CallFailed(revoked.failure(), "logout: revoke session");
     return Outcome<Identity>::Unavailable();
   }
   context_.cache.InvalidateSession(identity.session_id);

@@ -15,7 +15,7 @@ Outcome<TokenGrant> RefreshFlow::Refresh(const RefreshRequest& request,
       RefreshTokenHash(request.refresh_token), next.hash,
       now + context_.settings.refresh_ttl_s, now, context_.settings.refresh_reuse_window_s);
   if (!rotation) {
-    context_.health.CallFailed();
+    context_.health.CallFailed(rotation.failure(), "refresh: rotate token");
     return Outcome<TokenGrant>::Unavailable();
   }
   switch (rotation->outcome) {

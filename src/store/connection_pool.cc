@@ -27,9 +27,9 @@ ConnectionPool::Lease ConnectionPool::Acquire() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (idle_.empty() && open_connections_ >= kMaxConnections) {
     if (available_.wait_until(lock, deadline) == std::cv_status::timeout) {
-      throw SqlError(std::string("no ") + dialect_.name() +
-                         " connection free within storage.timeout_ms",
-                     ErrorCode::kUnavailable);
+      throw SqlError(
+          std::string("no ") + dialect_.name() + " connection free within storage.timeout_ms",
+          ErrorCode::kUnavailable, "no free connection");
     }
   }
   if (!idle_.empty()) {

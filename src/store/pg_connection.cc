@@ -5,16 +5,26 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <optional>
+#include <string_view>
 #include <thread>
 
 namespace authgate {
 namespace {
 
-std::string Trimmed(std::string message) {
-  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
-    message.pop_back();
+// libpq's messages end in a newline and may span lines ("... failed: Connection refused\n\tIs
+// the server running ..."): one line, for stderr and a log.
+std::string OneLine(std::string_view message) {
+  std::string line;
+  for (char c : message) {
+    if (c != ' ' && c != '\n' && c != '\t' && c != '\r') {
+      line.push_back(c);
+    } else if (!line.empty() && line.back() != ' ') {
+      line.push_back(' ');
+    }
   }
-  return message;
+  if (!line.empty() && line.back() == ' ') line.pop_back();
+  return line;
 }
 
 // Cancels run on threads of their own, at most this many at once (beyond it the statement is
@@ -42,15 +52,34 @@ void CancelInBackground(PGconn* connection) {
 
 constexpr ErrorCode kDown = ErrorCode::kUnavailable;
 
+// Causes (Error::cause) of failures that PostgreSQL itself did not name with a SQLSTATE.
+constexpr const char* kConnectFailed = "connect failed";
+constexpr const char* kConnectionLost = "connection lost";
+constexpr const char* kTimedOut = "timeout";
+
 // What a statement's SQLSTATE says about the store: a server that is going away, out of
 // resources, cancelled the statement (statement_timeout) or lost a serialization race is
 // unavailable for now; a unique key taken is kAlreadyExists; anything else is a bug.
 ErrorCode CodeOf(const char* sqlstate) {
-  const std::string state = sqlstate ? sqlstate : "";
+  const std::string state = sqlstate;
   if (state == "23505") return ErrorCode::kAlreadyExists;
   const std::string cls = state.substr(0, 2);
   if (cls == "08" || cls == "53" || cls == "57" || cls == "40" || cls == "58") return kDown;
   return ErrorCode::kInternal;
+}
+
+// A statement's error in one line: PostgreSQL's primary message and its SQLSTATE, e.g.
+// 'duplicate key value violates unique constraint "users_pkey" (SQLSTATE 23505)'. The DETAIL is
+// left out: it may echo a row ("Key (username)=(alice) already exists", "Failing row contains
+// (...)" with a password hash and a sealed secret), and no log needs it to name the cause.
+PgError StatementError(const PGresult* result) {
+  const char* primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+  std::string message = OneLine(primary ? primary : PQresultErrorMessage(result));
+  if (message.empty()) message = "query failed";
+  const char* sqlstate = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+  if (sqlstate == nullptr) return PgError(message);
+  const std::string cause = std::string("SQLSTATE ") + sqlstate;
+  return PgError(message + " (" + cause + ")", CodeOf(sqlstate), cause);
 }
 
 }  // namespace
@@ -88,19 +117,22 @@ std::unique_ptr<PostgresConnection> PostgresConnection::Connect(const std::strin
                           keepalive_s.c_str(), "3", user_timeout.c_str(),
                           nullptr};
   PGconn* raw = PQconnectStartParams(keys, values, /*expand_dbname=*/1);
-  if (raw == nullptr) throw PgError("cannot connect to PostgreSQL: out of memory", kDown);
+  if (raw == nullptr) {
+    throw PgError("cannot connect to PostgreSQL: out of memory", kDown, kConnectFailed);
+  }
   std::unique_ptr<PostgresConnection> connection(new PostgresConnection(raw, deadline));
   PostgresPollingStatusType status =
       PQstatus(raw) == CONNECTION_BAD ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING;
   while (status != PGRES_POLLING_OK) {
     if (status == PGRES_POLLING_FAILED) {
-      throw PgError("cannot connect to PostgreSQL: " + connection->ErrorMessage(), kDown);
+      throw PgError("cannot connect to PostgreSQL: " + connection->ErrorMessage(), kDown,
+                    kConnectFailed);
     }
     connection->Wait(status == PGRES_POLLING_READING ? POLLIN : POLLOUT);
     status = PQconnectPoll(raw);
   }
   if (PQsetnonblocking(raw, 1) != 0) {
-    throw PgError("cannot make the connection non-blocking", kDown);
+    throw PgError("cannot make the connection non-blocking", kDown, kConnectFailed);
   }
   connection->Run("SET client_min_messages = warning");
   connection->Run(("SET statement_timeout = " + user_timeout).c_str());
@@ -108,13 +140,13 @@ std::unique_ptr<PostgresConnection> PostgresConnection::Connect(const std::strin
 }
 
 std::string PostgresConnection::ErrorMessage() const {
-  std::string message = Trimmed(PQerrorMessage(connection_));
+  std::string message = OneLine(PQerrorMessage(connection_));
   return message.empty() ? "unknown error" : message;
 }
 
 void PostgresConnection::Broken(const std::string& message) {
   broken_ = true;
-  throw PgError(message, kDown);
+  throw PgError(message, kDown, kConnectionLost);
 }
 
 void PostgresConnection::SendFailed() {
@@ -125,7 +157,7 @@ void PostgresConnection::SendFailed() {
 void PostgresConnection::TimedOut() {
   broken_ = true;
   CancelInBackground(connection_);
-  throw PgError("PostgreSQL did not answer within storage.timeout_ms", kDown);
+  throw PgError("PostgreSQL did not answer within storage.timeout_ms", kDown, kTimedOut);
 }
 
 void PostgresConnection::Wait(short events) {
@@ -158,8 +190,7 @@ void PostgresConnection::Flush() {
 PgResult PostgresConnection::Collect() {
   Flush();
   PGresult* kept = nullptr;
-  std::string error;
-  ErrorCode code = ErrorCode::kInternal;
+  std::optional<PgError> failed;  // the first statement that failed
   for (;;) {
     while (PQisBusy(connection_)) {
       Wait(POLLIN);
@@ -171,18 +202,17 @@ PgResult PostgresConnection::Collect() {
     PGresult* result = PQgetResult(connection_);
     if (result == nullptr) break;
     const ExecStatusType status = PQresultStatus(result);
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && error.empty()) {
-      error = Trimmed(PQresultErrorMessage(result));
-      if (error.empty()) error = "query failed";
-      code = CodeOf(PQresultErrorField(result, PG_DIAG_SQLSTATE));
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && !failed) {
+      failed = StatementError(result);
     }
     PQclear(kept);
     kept = result;
   }
-  if (!error.empty() || kept == nullptr) {
+  if (failed || kept == nullptr) {
     PQclear(kept);
-    if (error.empty()) Broken(ErrorMessage());
-    throw PgError(error, healthy() ? code : kDown);
+    if (!failed) Broken(ErrorMessage());
+    if (!healthy()) failed->code = kDown;
+    throw *failed;
   }
   return PgResult(kept);
 }

@@ -25,6 +25,9 @@
 namespace authgate {
 
 // Thrown inside the PostgreSQL store only; every public operation converts it into an Error.
+// A statement's error is PostgreSQL's primary message with its SQLSTATE, which is also the cause
+// ("SQLSTATE 53100"); never its DETAIL, which quotes key values and rows. A connection's own
+// failure has the cause "connect failed", "connection lost" or "timeout".
 struct PgError : SqlError {
   using SqlError::SqlError;
 };

@@ -20,10 +20,14 @@ namespace authgate {
 
 // `code` says what kind of failure it was: kUnavailable for a store that did not answer (a
 // timeout, a lost connection, a busy or full database), kAlreadyExists for a unique key taken.
+// `cause` is the engine's own name for it (Error::cause): SQLite's extended result code name,
+// PostgreSQL's SQLSTATE, or a fixed name for a failure of the connection itself.
 struct SqlError : std::runtime_error {
-  explicit SqlError(const std::string& message, ErrorCode error_code = ErrorCode::kInternal)
-      : std::runtime_error(message), code(error_code) {}
+  explicit SqlError(const std::string& message, ErrorCode error_code = ErrorCode::kInternal,
+                    std::string error_cause = "")
+      : std::runtime_error(message), code(error_code), cause(std::move(error_cause)) {}
   ErrorCode code;
+  std::string cause;
 };
 
 // One statement parameter: a number, text, or bytes (BLOB / BYTEA).

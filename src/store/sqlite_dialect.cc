@@ -8,6 +8,8 @@
 #include <variant>
 #include <vector>
 
+#include "store/sqlite_result_name.h"
+
 namespace authgate {
 namespace {
 
@@ -34,6 +36,13 @@ ErrorCode CodeOf(int rc) {
     default:
       return ErrorCode::kInternal;
   }
+}
+
+// SQLite's message with its extended result code named: "attempt to write a readonly database
+// (SQLITE_READONLY_DBMOVED)". SQLite's messages name tables and columns, never a bound value.
+SqlError ErrorOf(int rc, const std::string& message) {
+  const std::string cause = SqliteResultName(rc);
+  return SqlError(message + " (" + cause + ")", CodeOf(rc), cause);
 }
 
 // Every cell copied out of the statement, so the statement can be reset at once.
@@ -88,7 +97,7 @@ class SqliteConnection final : public SqlConnection {
     if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
       std::string text = message ? message : sqlite3_errmsg(db_);
       sqlite3_free(message);
-      throw SqlError(text, CodeOf(sqlite3_extended_errcode(db_)));
+      throw ErrorOf(sqlite3_extended_errcode(db_), text);
     }
   }
 
@@ -109,9 +118,7 @@ class SqliteConnection final : public SqlConnection {
   void Check(int rc) {
     if (rc != SQLITE_OK) Fail();
   }
-  [[noreturn]] void Fail() {
-    throw SqlError(sqlite3_errmsg(db_), CodeOf(sqlite3_extended_errcode(db_)));
-  }
+  [[noreturn]] void Fail() { throw ErrorOf(sqlite3_extended_errcode(db_), sqlite3_errmsg(db_)); }
 
   sqlite3* db_;
   int timeout_ms_;
@@ -214,10 +221,12 @@ std::unique_ptr<SqlConnection> SqliteDialect::Connect(int timeout_ms,
       sqlite3_open_v2(path_.c_str(), &db,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
+    const int code = db ? sqlite3_extended_errcode(db) : rc;
     std::string message = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
-    throw SqlError("cannot open SQLite database '" + path_ + "': " + message,
-                   ErrorCode::kUnavailable);
+    SqlError error = ErrorOf(code, "cannot open SQLite database '" + path_ + "': " + message);
+    error.code = ErrorCode::kUnavailable;
+    throw error;
   }
   auto connection = std::make_unique<SqliteConnection>(db, timeout_ms);
   sqlite3_busy_timeout(db, timeout_ms);

@@ -15,8 +15,8 @@
 namespace authgate {
 
 // Runs `body`; any exception (the implementation's SQL errors, a malformed value) becomes an
-// Error value that starts with "store: " and keeps the SqlError's code. Nothing throws past an
-// operation.
+// Error value that starts with "store: " and keeps the SqlError's code and cause. Nothing throws
+// past an operation.
 template <typename T, typename Body>
 Result<T> GuardStore(Body&& body) {
   try {
@@ -24,7 +24,9 @@ Result<T> GuardStore(Body&& body) {
   } catch (const std::bad_alloc&) {
     return Error{"store: out of memory"};
   } catch (const SqlError& error) {
-    return Error{std::string("store: ") + error.what(), error.code};
+    Error failure{std::string("store: ") + error.what(), error.code};
+    failure.cause = error.cause;
+    return failure;
   } catch (const std::exception& error) {
     return Error{std::string("store: ") + error.what()};
   }

@@ -1,17 +1,24 @@
 """A store that stops answering (SPEC §10.1, issue 13): PostgreSQL behind a TCP proxy that the
-test freezes (a silent network: nothing forwarded, nothing closed), delays or resets.
+test freezes (a silent network: nothing forwarded, nothing closed), delays or resets. And a
+store whose writes fail, a thousand times a second, on either engine: a handful of log lines
+that name the cause (issue 16).
 
 Needs the PostgreSQL server of the CTest fixture (AUTHGATE_TEST_PG_URL_FILE).
 """
+import http.client
 import json
+import math
 import os
+import re
+import sqlite3
 import statistics
+import subprocess
 import threading
 import time
 import unittest
 import urllib.parse
 
-from harness import AuthgateServer, TcpProxy, empty_postgres, totp, wait_until
+from harness import AuthgateServer, TcpProxy, empty_postgres, pg_url, totp, wait_until
 
 TIMEOUT_MS = 1000
 # SPEC §10.1: a request that needs an unreachable store answers within timeout_ms + 500 ms.
@@ -214,6 +221,140 @@ class StoreFaultTest(unittest.TestCase):
         shown = json.loads(self.server.cli("user", "show", "carol", "--json").stdout)
         self.assertEqual(shown["failedAttempts"], answered_400)
         self.assertEqual(self.server.refresh(self.cold["refreshToken"]).status, 401)
+
+
+LOGIN = "/api/v1/public/auth/login"
+STORE_FAILURE = re.compile(r'store failure: op="([^"]*)" cause="([^"]*)" suppressed=(\d+): ')
+
+
+def post_all(port, requests, seconds, connections=8):
+    """Sends every (path, body) of `requests`, spread evenly over `seconds`, on `connections`
+    kept-alive connections; returns the statuses and how long it took."""
+    pending = list(enumerate(requests))
+    statuses = []
+    lock = threading.Lock()
+    started = time.monotonic()
+
+    def send():
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        while True:
+            with lock:
+                if not pending:
+                    break
+                index, (path, body) = pending.pop(0)
+            time.sleep(max(0.0, started + index * seconds / len(requests) - time.monotonic()))
+            try:
+                connection.request("POST", path, body, {"Content-Type": "application/json"})
+                response = connection.getresponse()
+                response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException):
+                connection.close()  # reconnects at the next request
+                status = None
+            with lock:
+                statuses.append(status)
+        connection.close()
+
+    workers = [threading.Thread(target=send) for _ in range(connections)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return statuses, time.monotonic() - started
+
+
+def store_errors(server):
+    match = re.search(r"^authgate_store_errors_total (\d+)$", server.metrics(), re.M)
+    return int(match.group(1))
+
+
+class FailingWritesLogAHandfulOfLines:
+    """Writes to login_attempts and refresh_tokens fail (a trigger standing in for a full disk)
+    while reads work, so the probe closes the circuit again every few milliseconds and logins
+    keep reaching the store: a thousand logins in about a second must write a handful of lines,
+    each naming the operation, the database's cause and how many like it were left out, and no
+    credential the requests carried. Subclasses set up self.server and break_writes()."""
+
+    def test_a_thousand_failing_logins_write_a_handful_of_lines(self):
+        alice = self.server.add_user("alice")
+        tokens = self.server.login(alice).json["details"]
+        otp = totp(alice["totpSecret"], step_offset=1)  # not the step used by that login
+        wrong = "wrong-password-kept-out-of-logs"
+        bodies = [json.dumps({"username": "alice", "password": (alice["password"], wrong)[i % 2],
+                              "otp": otp}) for i in range(1000)]
+        errors_before = store_errors(self.server)
+        self.break_writes()
+
+        statuses, elapsed = post_all(self.server.port, [(LOGIN, body) for body in bodies], 1.0)
+        self.assertEqual(set(statuses) - {400, 503}, set(), "every login fails, none errs")
+        time.sleep(1.1)  # the next line of each cause reports what the last second left out
+        self.assertEqual(self.server.login(alice, otp=otp).status, 503)
+        self.assertTrue(wait_until(lambda: self.server.request("GET", "/readyz").status == 200))
+        self.assertEqual(self.server.refresh(tokens["refreshToken"]).status, 503)
+        # The last line written; the ones before it are read by then.
+        wait_until(lambda: 'op="refresh: rotate token"' in "".join(self.server.stderr_lines), 5)
+
+        log = "".join(self.server.stderr_lines)
+        lines = [STORE_FAILURE.search(line) for line in self.server.stderr_lines]
+        lines = [line for line in lines if line]
+        logins = [line for line in lines if line.group(1) == "login: admit attempt"]
+        refreshes = [line for line in lines if line.group(1) == "refresh: rotate token"]
+        self.assertEqual(len(logins) + len(refreshes), len(lines), log)
+        self.assertGreaterEqual(len(logins), 2, log)
+        self.assertLessEqual(len(logins), math.ceil(elapsed) + 2, "one a second:\n" + log)
+        self.assertEqual(len(refreshes), 1, log)
+        self.assertEqual({line.group(2) for line in lines}, {self.cause}, log)
+        # Every failure is in a line or in a line's count, and most are in counts.
+        failures = store_errors(self.server) - errors_before
+        self.assertEqual(len(lines) + sum(int(line.group(3)) for line in lines), failures, log)
+        # The circuit lets a few through each time the probe closes it (every 20 ms or so): some
+        # tens a second, far more than the lines.
+        self.assertGreater(failures, 2 * len(lines), "the flood reached the store: " + log)
+        for secret in (alice["password"], wrong, tokens["refreshToken"], tokens["accessToken"],
+                       alice["totpSecret"]):
+            self.assertNotIn(secret, log)
+        self.assertIsNone(re.search(r"\b%s\b" % otp, log), log)
+
+
+@unittest.skipUnless(os.environ.get("AUTHGATE_TEST_PG_URL_FILE"), "needs the PostgreSQL fixture")
+class PostgresFailureLogTest(FailingWritesLogAHandfulOfLines, unittest.TestCase):
+    cause = "SQLSTATE 53100"
+
+    def setUp(self):
+        behind_proxy(self, {})
+
+    def tearDown(self):
+        self.server.close()
+        self.proxy.close()
+
+    def break_writes(self):
+        subprocess.run(["psql", pg_url(), "-q", "-v", "ON_ERROR_STOP=1", "-c", """
+            CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+              RAISE EXCEPTION 'could not extend file: No space left on device'
+                USING ERRCODE = '53100', DETAIL = 'detail-kept-out-of-logs'; END $$;
+            CREATE TRIGGER disk_full BEFORE INSERT OR UPDATE ON login_attempts
+              FOR EACH ROW EXECUTE FUNCTION disk_full();
+            CREATE TRIGGER disk_full BEFORE INSERT OR UPDATE ON refresh_tokens
+              FOR EACH ROW EXECUTE FUNCTION disk_full();"""], check=True, capture_output=True)
+
+
+class SqliteFailureLogTest(FailingWritesLogAHandfulOfLines, unittest.TestCase):
+    cause = "SQLITE_CONSTRAINT_TRIGGER"
+
+    def setUp(self):
+        self.server = AuthgateServer()
+
+    def tearDown(self):
+        self.server.close()
+
+    def break_writes(self):
+        path = os.path.join(self.server.dir, "authgate-data", "authgate.db")
+        with sqlite3.connect(path) as db:
+            for table in ("login_attempts", "refresh_tokens"):
+                for event in ("INSERT", "UPDATE"):
+                    db.execute("CREATE TRIGGER disk_full_%s_%s BEFORE %s ON %s BEGIN "
+                               "SELECT RAISE(ABORT, 'disk full'); END" % (table, event, event, table))
+        db.close()
 
 
 if __name__ == "__main__":

@@ -3,13 +3,16 @@ with openssl, checked with curl --cacert and Python's ssl module against a runni
 and replaced under a running server with SIGHUP."""
 import http.client
 import json
+import math
 import os
+import re
 import shutil
 import signal
 import socket
 import ssl
 import subprocess
 import tempfile
+import time
 import unittest
 
 from harness import BIN, AuthgateServer, totp, wait_until
@@ -53,6 +56,35 @@ def make_expired_certificate(directory, name, serial):
                     "-startdate", "20200101000000Z", "-enddate", "20200102000000Z"],
                    cwd=work, check=True, capture_output=True)
     return cert, key
+
+
+class HandshakeLogTest(unittest.TestCase):
+    """Failed handshakes (here: plain HTTP on the TLS port) are logged at debug, one line a
+    second per cause, however many come (issue 16)."""
+
+    def test_many_failed_handshakes_log_a_handful_of_lines(self):
+        certs = tempfile.mkdtemp(prefix="authgate-tls-")
+        self.addCleanup(shutil.rmtree, certs, ignore_errors=True)
+        cert, key = make_certificate(certs, "server")
+        server = AuthgateServer({"AUTHGATE_SERVER_TLS_CERT_FILE": cert,
+                                 "AUTHGATE_SERVER_TLS_KEY_FILE": key, "AUTHGATE_LOG_LEVEL": "debug"})
+        self.addCleanup(server.close)
+        started = time.monotonic()
+        for _ in range(300):
+            server.raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        elapsed = time.monotonic() - started
+        time.sleep(1.1)
+        server.raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertTrue(wait_until(lambda: "suppressed=" in "".join(server.stderr_lines[-1:]), 5))
+        lines = [line for line in server.stderr_lines if "tls handshake failure" in line]
+        log = "".join(server.stderr_lines)
+        self.assertGreaterEqual(len(lines), 2, log)
+        self.assertLessEqual(len(lines), math.ceil(elapsed) + 2, log)
+        for line in lines:
+            self.assertRegex(line, r'\[debug\] tls handshake failure: op="handshake" '
+                                   r'cause="asio\.ssl:\d+" suppressed=\d+: .*\(peer 127\.0\.0\.1\)')
+        reported = sum(int(re.search(r"suppressed=(\d+)", line).group(1)) for line in lines)
+        self.assertEqual(reported + len(lines), 301, log)
 
 
 class TlsTest(unittest.TestCase):

@@ -91,7 +91,7 @@ TEST_F(AuthenticatorTest, AWrongCodeInMemoryOnlyModeNeedsTheStoreToBeCounted) {
 TEST_F(AuthenticatorTest, AWrongCodeWhileTheStoreIsDownIsDeferredNotAnOracle) {
   ASSERT_TRUE(authenticator.Verify(Credentials(session.access_token, world.Otp(alice))).value);
   world.store.SetFailing(true);
-  world.health.CallFailed();
+  world.health.CallFailed(Error::Unavailable("store: down for the test"), "test");
   std::optional<Outcome<Identity>> wrong =
       authenticator.VerifyInMemory(Credentials(session.access_token, WrongOtp(world, alice)));
   ASSERT_TRUE(wrong.has_value());

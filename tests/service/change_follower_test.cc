@@ -74,7 +74,7 @@ TEST_F(ChangeFollowerTest, AKeyChangeReloadsTheKeysAndForgetsEveryToken) {
 }
 
 TEST_F(ChangeFollowerTest, EachPollIsTheStoresProbe) {
-  world.health.CallFailed();
+  world.health.CallFailed(Error::Unavailable("store: down for the test"), "test");
   ASSERT_TRUE(follower.Poll());
   EXPECT_TRUE(world.health.Up());  // the only way the circuit closes
   world.store.SetFailing(true);

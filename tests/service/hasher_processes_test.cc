@@ -4,11 +4,10 @@
 #include "service/hasher_processes.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
@@ -22,6 +21,7 @@
 
 #include "core/password.h"
 #include "core/random.h"
+#include "log_capture.h"
 #include "service/hash_protocol.h"
 
 namespace authgate {
@@ -123,6 +123,24 @@ TEST(HasherProcesses, VerifiesInProcessWhenHelpersDoNotAnswer) {
                 "authgate_hash_helper_events_total{event=\"in_process\"} 2\n"),
             std::string::npos);
   EXPECT_EQ(helpers->Events("replaced"), 2u);  // started each time, died each time
+}
+
+TEST(HasherProcesses, FailuresAreLoggedWithTheirCauseAFewLinesForMany) {
+  LogCapture log;
+  auto helpers = StartHelpers(1, "/bin/true");
+  ASSERT_NE(helpers, nullptr);
+  const std::string hash = *HashPassword("password-canary", kFast);
+  for (int i = 0; i < 50; ++i) EXPECT_TRUE(helpers->processes->Verify(hash, "password-canary"));
+  // 100 helpers failed and 50 verifications fell back: one line a second for each cause.
+  const std::vector<std::string> lines = log.Lines("hash helper failure:");
+  EXPECT_LT(lines.size(), 20u) << log.Text();
+  EXPECT_FALSE(log.Lines("[warning] hash helper failure: op=\"verify\" cause=\"failed twice\" "
+                         "suppressed=0: verifying in the server process")
+                   .empty())
+      << log.Text();
+  EXPECT_EQ(log.Lines("op=\"verify\" cause=\"").size(), lines.size()) << log.Text();
+  EXPECT_EQ(log.Text().find("password-canary"), std::string::npos);
+  EXPECT_EQ(log.Text().find(hash), std::string::npos);
 }
 
 TEST(HasherProcesses, AMissingBinaryIsAnError) {

@@ -41,7 +41,7 @@ TEST_F(LogoutFlowTest, AWrongCodeIsCountedAndRevokesNothing) {
 }
 
 TEST_F(LogoutFlowTest, WhileTheStoreIsDownItAnswers503WithoutTryingIt) {
-  world.health.CallFailed();
+  world.health.CallFailed(Error::Unavailable("store: down for the test"), "test");
   const uint64_t calls = world.store.calls();
   EXPECT_EQ(flow.Logout(Credentials(world.Otp(alice)), "192.0.2.1").error.rejection,
             Rejection::kUnavailable);

@@ -56,7 +56,7 @@ class ServiceWorld {
   CryptoBox box;
   KeyRing keys;
   VerifyCache cache;
-  StoreHealth health;
+  StoreHealth health{clock};
   Metrics metrics;
   std::unique_ptr<AuditLog> audit;
 

@@ -39,6 +39,8 @@ TEST(SqlStoreErrors, ASqliteDatabaseLockedByAnotherWriterIsUnavailable) {
   Result<Admission> admitted = (*store)->AdmitLoginAttempt("alice", kNow, kPolicy);
   ASSERT_FALSE(admitted.ok());
   EXPECT_EQ(admitted.code(), ErrorCode::kUnavailable) << admitted.error();
+  EXPECT_EQ(admitted.failure().cause, "SQLITE_BUSY");
+  EXPECT_NE(admitted.error().find("(SQLITE_BUSY)"), std::string::npos) << admitted.error();
 
   sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(other);
@@ -85,6 +87,7 @@ TEST(SqlStoreErrors, APostgresServerThatNeverAnswersIsUnavailable) {
   Result<std::unique_ptr<Store>> store = OpenStore(url, 200);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.code(), ErrorCode::kUnavailable) << store.error();
+  EXPECT_EQ(store.failure().cause, "timeout");
   EXPECT_EQ(store.error().find("secret"), std::string::npos) << "no password in errors";
 }
 
@@ -95,6 +98,9 @@ TEST(SqlStoreErrors, APostgresServerThatRefusesIsUnavailable) {
       "postgresql://authgate@127.0.0.1:" + std::to_string(port) + "/authgate?sslmode=disable", 200);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.code(), ErrorCode::kUnavailable) << store.error();
+  EXPECT_EQ(store.failure().cause, "connect failed");
+  EXPECT_EQ(store.error().find('\n'), std::string::npos)
+      << "libpq's lines joined: " << store.error();
 }
 
 }  // namespace

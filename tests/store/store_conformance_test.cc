@@ -625,6 +625,21 @@ TEST_P(StoreConformance, ConcurrentFirstSettingsHaveOneWinner) {
   EXPECT_EQ(seen, std::vector<std::string>(seen.size(), store_->GetSetting("check")->value()));
 }
 
+// A failure names the engine's own cause (SQLite's extended result code, PostgreSQL's SQLSTATE)
+// in one line, and echoes no value of the row: PostgreSQL's DETAIL would ("Key (kid)=(...)").
+TEST_P(StoreConformance, AFailureNamesItsCauseAndEchoesNoValue) {
+  const SigningKeyRecord key{"kid-canary", "HS256", "sealed-canary", 0, 0};
+  ASSERT_TRUE(store_->AddSigningKey(key, kNow).ok());
+  Status again = store_->AddSigningKey(key, kNow);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.code(), ErrorCode::kAlreadyExists) << again.error();
+  const std::string& cause = again.failure().cause;
+  EXPECT_TRUE(cause == "SQLITE_CONSTRAINT_PRIMARYKEY" || cause == "SQLSTATE 23505") << cause;
+  EXPECT_NE(again.error().find("(" + cause + ")"), std::string::npos) << again.error();
+  EXPECT_EQ(again.error().find("canary"), std::string::npos) << again.error();
+  EXPECT_EQ(again.error().find('\n'), std::string::npos) << again.error();
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, StoreConformance,
                          ::testing::ValuesIn(Factories()),
                          [](const auto& info) { return info.param.name; });
