@@ -13,6 +13,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -83,8 +84,9 @@ class FakeStore final : public Store {
 
   // Counts the call; false when the store is failing.
   bool Enter();
-  // Enter for an operation that writes: false also while writes fail.
-  bool EnterWrite();
+  // Enter for an operation that writes: the error it fails with, if it does (also while writes
+  // fail).
+  std::optional<Error> EnterWrite();
   UserRecord* UserNamed(const std::string& username);  // under mutex_
   void AppendChange(ChangeKind kind, std::string ref);  // under mutex_
   void RevokeLocked(const std::string& session_id);     // under mutex_
