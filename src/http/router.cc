@@ -300,8 +300,8 @@ ApiHandler::Answer ApiHandler::RouteRequest(HttpRequest& request, const std::str
     case Route::kMetrics: {
       HttpResponse response(200);
       response.Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-      response.body() = deps_.metrics.Render(deps_.hash_pool.QueueDepth(),
-                                             deps_.service.store_errors());
+      response.body() =
+          deps_.metrics.Render(deps_.hash_pool.QueueDepth(), deps_.service.store_gauges());
       return response;
     }
   }

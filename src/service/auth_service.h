@@ -20,6 +20,7 @@
 #include "service/credentials.h"
 #include "service/login_flow.h"
 #include "service/logout_flow.h"
+#include "service/metrics.h"
 #include "service/outcome.h"
 #include "service/password_verifier.h"
 #include "service/refresh_flow.h"
@@ -61,7 +62,10 @@ class AuthService {
   bool StoreReady() const { return health_.Ready(std::chrono::steady_clock::now()); }
   // The circuit and the write half, for the background probes.
   StoreHealth& health() { return health_; }
-  uint64_t store_errors() const { return health_.errors(); }
+  // For /metrics: failed store calls and the probes' verdicts.
+  StoreGauges store_gauges() const {
+    return {health_.errors(), health_.Up(), health_.Writable(std::chrono::steady_clock::now())};
+  }
 
  private:
   StoreHealth health_;
