@@ -43,6 +43,10 @@ case "$action" in
     as_pg "$bin/psql" -h "$dir" -p "$port" -U postgres -q -d postgres -tAc \
       "SELECT 1 FROM pg_database WHERE datname='authgate'" | grep -q 1 ||
       as_pg "$bin/createdb" -h "$dir" -p "$port" -U postgres -O authgate authgate
+    # store_faults_test.py makes the database read-only for a while: a run killed before it
+    # undid that must not leave the next one a read-only database.
+    as_pg "$bin/psql" -h "$dir" -p "$port" -U postgres -q -v ON_ERROR_STOP=1 -d postgres \
+      -c "ALTER DATABASE authgate RESET default_transaction_read_only" >/dev/null
     echo "postgresql://authgate:authgate-test@127.0.0.1:$port/authgate" | tee "$dir/url"
     ;;
   stop)

@@ -2,6 +2,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio/signal_set.hpp>
@@ -11,12 +12,14 @@
 #include "cli/commands.h"
 #include "cli/management_listener.h"
 #include "core/clock.h"
+#include "core/random.h"
 #include "http/server.h"
 #include "service/argon2_choice.h"
 #include "service/auth_service.h"
 #include "service/change_follower.h"
 #include "service/hasher_processes.h"
 #include "service/worker_pool.h"
+#include "service/write_probe.h"
 
 namespace authgate::cli {
 namespace {
@@ -36,6 +39,14 @@ void RaiseFileLimit() {
 }
 
 constexpr int kHashWorkerNice = 10;
+
+// This process's heartbeat row (WriteProbe): host and process id tell the operator whose it is,
+// the random part keeps it unique where both repeat (a restart, containers that are all pid 1).
+std::string InstanceId() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return std::string(host) + "/" + std::to_string(getpid()) + "/" + RandomId().substr(0, 8);
+}
 
 // authgate-hasher, installed (and built) beside this binary.
 std::string HasherBinary() {
@@ -201,6 +212,10 @@ int RunServer(const Config& config, const ListenPlan& plan, Core core, bool help
                              core.service.FlushDeferredOtpFailures();
                            }});
   if (!follower.Poll()) return Fail("store: cannot read the change log");
+  // Ready from the first request when writes commit; otherwise logged, and 503 until they do.
+  WriteProbe write_probe(core.store, core.service.health(), core.clock,
+                         {.instance_id = InstanceId()});
+  write_probe.Beat();
   // Hashing runs at a lower priority than the I/O threads: logins use the idle cores, but an
   // authorization check never waits behind an Argon2id hash (issue #4 (d)). With helpers, the
   // pool has two threads per helper: while one login waits for its store writes, the next
@@ -231,6 +246,7 @@ int RunServer(const Config& config, const ListenPlan& plan, Core core, bool help
   BackgroundArgon2Choice argon2(ParamsFrom(config), config.password.implementation,
                                 OnArgon2Chosen(core.metrics));
   follower.Start();
+  write_probe.Start();
   server.Run();
   spdlog::info("authgate stopped");
   return 0;

@@ -284,8 +284,9 @@ ApiHandler::Answer ApiHandler::RouteRequest(HttpRequest& request, const std::str
     }
     case Route::kHealth: return EnvelopeResponse(200, SuccessEnvelope(0, {{"alive", true}}));
     case Route::kReady: {
-      // The background probe's last verdict (SPEC §10.1): never a store call on this thread.
-      if (deps_.service.StoreUp()) {
+      // The background probes' last verdicts (SPEC §10.1, issue 16.2): reads answer and writes
+      // commit. Never a store call on this thread.
+      if (deps_.service.StoreReady()) {
         return EnvelopeResponse(200, SuccessEnvelope(0, {{"ready", true}}));
       }
       return UnavailableResponse();
@@ -299,8 +300,8 @@ ApiHandler::Answer ApiHandler::RouteRequest(HttpRequest& request, const std::str
     case Route::kMetrics: {
       HttpResponse response(200);
       response.Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-      response.body() = deps_.metrics.Render(deps_.hash_pool.QueueDepth(),
-                                             deps_.service.store_errors());
+      response.body() =
+          deps_.metrics.Render(deps_.hash_pool.QueueDepth(), deps_.service.store_gauges());
       return response;
     }
   }

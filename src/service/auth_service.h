@@ -10,6 +10,7 @@
 // store answers 503 at once. Thread-safe.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -19,6 +20,7 @@
 #include "service/credentials.h"
 #include "service/login_flow.h"
 #include "service/logout_flow.h"
+#include "service/metrics.h"
 #include "service/outcome.h"
 #include "service/password_verifier.h"
 #include "service/refresh_flow.h"
@@ -56,9 +58,14 @@ class AuthService {
   void FlushDeferredOtpFailures() { authenticator_.FlushDeferredOtpFailures(); }
   // False while the store is known to be unreachable (work that needs it would answer 503).
   bool StoreUp() const { return health_.Up(); }
-  // The circuit, for the change follower's probe.
+  // What /readyz reports: the store answers reads and commits writes (StoreHealth::Ready).
+  bool StoreReady() const { return health_.Ready(std::chrono::steady_clock::now()); }
+  // The circuit and the write half, for the background probes.
   StoreHealth& health() { return health_; }
-  uint64_t store_errors() const { return health_.errors(); }
+  // For /metrics: failed store calls and the probes' verdicts.
+  StoreGauges store_gauges() const {
+    return {health_.errors(), health_.Up(), health_.Writable(std::chrono::steady_clock::now())};
+  }
 
  private:
   StoreHealth health_;

@@ -15,15 +15,6 @@ ChangeFollower::ChangeFollower(Store& store, KeyRing& keys, VerifyCache& cache,
       clock_(clock),
       settings_(settings) {}
 
-ChangeFollower::~ChangeFollower() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stop_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
 bool ChangeFollower::Poll() {
   if (seen_seq_ < 0) {
     Result<int64_t> latest = store_.LatestChangeSeq();
@@ -66,25 +57,18 @@ bool ChangeFollower::Apply(const std::vector<Change>& changes) {
 }
 
 void ChangeFollower::Start() {
-  thread_ = std::thread([this] { Run(); });
+  thread_.Start(settings_.poll_interval, [this] { Follow(); });
 }
 
-void ChangeFollower::Run() {
-  int64_t last_prune = 0;
-  std::unique_lock<std::mutex> lock(mutex_);
-  while (!stop_) {
-    lock.unlock();
-    const bool ok = Poll();
-    LogTransition(ok);
-    if (ok && settings_.after_successful_poll) settings_.after_successful_poll();
-    const int64_t now = clock_.NowSeconds();
-    if (now - last_prune >= settings_.prune_interval_s) {
-      Status pruned = store_.Prune(now, settings_.access_ttl_s, settings_.lockout);
-      if (!pruned) health_.BackgroundCallFailed(pruned.failure(), "prune");
-      last_prune = now;
-    }
-    lock.lock();
-    wake_.wait_for(lock, settings_.poll_interval, [this] { return stop_; });
+void ChangeFollower::Follow() {
+  const bool ok = Poll();
+  LogTransition(ok);
+  if (ok && settings_.after_successful_poll) settings_.after_successful_poll();
+  const int64_t now = clock_.NowSeconds();
+  if (now - last_prune_ >= settings_.prune_interval_s) {
+    Status pruned = store_.Prune(now, settings_.access_ttl_s, settings_.lockout);
+    if (!pruned) health_.BackgroundCallFailed(pruned.failure(), "prune");
+    last_prune_ = now;
   }
 }
 

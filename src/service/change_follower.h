@@ -14,17 +14,15 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "core/clock.h"
 #include "core/lockout.h"
 #include "service/key_ring.h"
+#include "service/periodic_thread.h"
 #include "service/store_health.h"
 #include "service/verify_cache.h"
 #include "store/store.h"
@@ -45,7 +43,6 @@ class ChangeFollower {
 
   ChangeFollower(Store& store, KeyRing& keys, VerifyCache& cache, StoreHealth& health,
                  const Clock& clock, Settings settings);
-  ~ChangeFollower();
   ChangeFollower(const ChangeFollower&) = delete;
   ChangeFollower& operator=(const ChangeFollower&) = delete;
 
@@ -60,7 +57,8 @@ class ChangeFollower {
   bool Apply(const std::vector<Change>& changes);
   // Logs a failed step of a poll (StoreHealth: one line per second per cause); false.
   bool Failed(const Error& error, std::string_view operation);
-  void Run();
+  // One round of the thread: Poll, and Prune when it is time.
+  void Follow();
   // Logged on transitions only: an outage must not write 50 lines a second.
   void LogTransition(bool ok);
 
@@ -72,11 +70,8 @@ class ChangeFollower {
   const Settings settings_;
   int64_t seen_seq_ = -1;  // the last change applied; -1 before the first Poll
   bool following_ = true;  // the last Poll's verdict, for LogTransition
-
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stop_ = false;
-  std::thread thread_;
+  int64_t last_prune_ = 0;
+  PeriodicThread thread_;  // last: stopped before the members it uses go
 };
 
 }  // namespace authgate

@@ -86,7 +86,7 @@ void Metrics::Histogram::Observe(double seconds) {
   stripe.sum_ns.fetch_add(static_cast<uint64_t>(seconds * 1e9), std::memory_order_relaxed);
 }
 
-std::string Metrics::Render(size_t hash_queue_depth, uint64_t store_errors) const {
+std::string Metrics::Render(size_t hash_queue_depth, const StoreGauges& store) const {
   std::ostringstream out;
   std::lock_guard<std::mutex> lock(mutex_);
   for (const FamilyInfo& family : kFamilies) {
@@ -134,7 +134,12 @@ std::string Metrics::Render(size_t hash_queue_depth, uint64_t store_errors) cons
   out << "authgate_hash_queue_depth " << hash_queue_depth << "\n";
   out << "# HELP authgate_store_errors_total Store operations that failed.\n";
   out << "# TYPE authgate_store_errors_total counter\n";
-  out << "authgate_store_errors_total " << store_errors << "\n";
+  out << "authgate_store_errors_total " << store.errors << "\n";
+  out << "# HELP authgate_store_up 1 while the store answers reads (probe=\"read\") and commits "
+         "writes (probe=\"write\"); /readyz is 200 while both are.\n";
+  out << "# TYPE authgate_store_up gauge\n";
+  out << "authgate_store_up{probe=\"read\"} " << (store.reads_up ? 1 : 0) << "\n";
+  out << "authgate_store_up{probe=\"write\"} " << (store.writes_up ? 1 : 0) << "\n";
   return out.str();
 }
 

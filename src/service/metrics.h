@@ -36,6 +36,14 @@ class StripedCounter {
   std::array<Stripe, kStripes> stripes_;
 };
 
+// The store as Render shows it: failed calls, and the last verdicts of its two probes
+// (StoreHealth: reads answer, writes commit).
+struct StoreGauges {
+  uint64_t errors = 0;
+  bool reads_up = true;
+  bool writes_up = true;
+};
+
 class Metrics {
  public:
   static constexpr std::array<double, 12> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
@@ -67,7 +75,7 @@ class Metrics {
   void Count(std::string_view family, std::string_view label_value) {
     Counter(family, label_value).Add();
   }
-  std::string Render(size_t hash_queue_depth, uint64_t store_errors) const;
+  std::string Render(size_t hash_queue_depth, const StoreGauges& store) const;
   // Requests on a worker pool (queued or running): logins, refreshes, logouts.
   std::atomic<int64_t>& InProgress() { return in_progress_; }
 

@@ -80,6 +80,13 @@ ALTER TABLE refresh_tokens {add_column} rotated_at {int64} NOT NULL DEFAULT 0;
 ALTER TABLE refresh_tokens {add_column} next_hash TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Issue 16.2: one row per instance, which its write probe commits every second (Store::Heartbeat).
+constexpr const char* kSchemaV6 = R"sql(
+CREATE TABLE IF NOT EXISTS heartbeats(
+  instance_id TEXT PRIMARY KEY,
+  at {int64} NOT NULL){without_rowid};
+)sql";
+
 std::string_view Word(const SchemaWords& words, std::string_view name) {
   if (name == "serial_key") return words.serial_key;
   if (name == "int64") return words.int64;
@@ -112,7 +119,8 @@ std::string Spell(std::string_view script, const SchemaWords& words) {
 }  // namespace
 
 std::string MigrationScript(const Dialect& dialect, int64_t version) {
-  static constexpr const char* kScripts[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5};
+  static constexpr const char* kScripts[] = {kSchemaV1, kSchemaV2, kSchemaV3,
+                                             kSchemaV4, kSchemaV5, kSchemaV6};
   static_assert(std::size(kScripts) == kSchemaVersion);
   return Spell(kScripts[version - 1], dialect.schema_words());
 }

@@ -596,4 +596,16 @@ Status SqlStore::Prune(int64_t now, int64_t access_ttl_s, const LockoutPolicy& l
   }));
 }
 
+Status SqlStore::Heartbeat(const std::string& instance_id, int64_t now) {
+  return ToStatus(InTransaction<bool>([&](SqlConnection& c, SqlTransaction& tx) {
+    c.Run(
+        "INSERT INTO heartbeats(instance_id, at) VALUES($1, $2) "
+        "ON CONFLICT (instance_id) DO UPDATE SET at = excluded.at",
+        {instance_id, now});
+    c.Run("DELETE FROM heartbeats WHERE at < $1", {now - kHeartbeatRetentionS});
+    tx.Commit();
+    return true;
+  }));
+}
+
 }  // namespace authgate

@@ -68,6 +68,7 @@ class SqlStore final : public Store {
   Result<std::string> PutSettingIfAbsent(const std::string& name,
                                          const std::string& value) override;
   Status Prune(int64_t now, int64_t access_ttl_s, const LockoutPolicy& lockout) override;
+  Status Heartbeat(const std::string& instance_id, int64_t now) override;
 
  private:
   SqlStore(std::unique_ptr<Dialect> dialect, int timeout_ms);

@@ -235,6 +235,15 @@ class Store {
   // creation) have expired; a session goes with its last token, so the sessions table holds
   // only sessions with a token that can still work. Cost: what it deletes (indexed).
   virtual Status Prune(int64_t now, int64_t access_ttl_s, const LockoutPolicy& lockout) = 0;
+
+  // The write probe's commit (service/write_probe.h): in one write transaction, `instance_id`'s
+  // one row is set to `now` (inserted the first time), and the rows of instances that have not
+  // written since `now - kHeartbeatRetentionS` (stopped long ago) are deleted. It fails when
+  // writes fail (a full disk, a read-only database), even while reads answer.
+  virtual Status Heartbeat(const std::string& instance_id, int64_t now) = 0;
 };
+
+// How long a heartbeat row outlives its instance's last write.
+inline constexpr int64_t kHeartbeatRetentionS = 86400;
 
 }  // namespace authgate

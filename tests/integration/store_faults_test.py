@@ -1,10 +1,13 @@
 """A store that stops answering (SPEC §10.1, issue 13): PostgreSQL behind a TCP proxy that the
-test freezes (a silent network: nothing forwarded, nothing closed), delays or resets. And a
-store whose writes fail, a thousand times a second, on either engine: a handful of log lines
-that name the cause (issue 16).
+test freezes (a silent network: nothing forwarded, nothing closed), delays or resets. A store
+whose writes fail, a thousand times a second, on either engine: a handful of log lines that name
+the cause (issue 16.1). And a store that answers reads but commits nothing (issue 16.2): SQLite
+on a full disk, PostgreSQL read-only.
 
-Needs the PostgreSQL server of the CTest fixture (AUTHGATE_TEST_PG_URL_FILE).
+Needs the PostgreSQL server of the CTest fixture (AUTHGATE_TEST_PG_URL_FILE), except the full
+disk, which needs permission to mount a tmpfs (root in CI).
 """
+import errno
 import http.client
 import json
 import math
@@ -13,6 +16,7 @@ import re
 import sqlite3
 import statistics
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
@@ -355,6 +359,143 @@ class SqliteFailureLogTest(FailingWritesLogAHandfulOfLines, unittest.TestCase):
                     db.execute("CREATE TRIGGER disk_full_%s_%s BEFORE %s ON %s BEGIN "
                                "SELECT RAISE(ABORT, 'disk full'); END" % (table, event, event, table))
         db.close()
+
+# Issue 16.2: /readyz leaves 200 within this long of writes failing, and is back as soon after
+# they work again.
+READINESS_S = 2.0
+
+
+class WritesFailMixin:
+    """A store that reads but cannot commit: /readyz says so within READINESS_S and is 200 again
+    within READINESS_S of the fault's end; meanwhile a cached verify and a cold one (a read)
+    answer 200, a login (a write) 503; one log line when writes fail, one when they commit.
+    The test class sets self.server, and gives break_writes(), heal_writes() and `causes`,
+    words of the store's error, one of which the log line names."""
+
+    def check_readiness_follows_writes(self):
+        alice, bob, carol = (self.server.add_user(name) for name in ("alice", "bob", "carol"))
+        warm = self.server.login(alice).json["details"]["accessToken"]
+        self.assertEqual(self.server.verify(warm, totp(alice["totpSecret"])).status, 200)
+        cold = self.server.login(bob).json["details"]["accessToken"]
+        self.assertEqual(self.server.request("GET", "/readyz").status, 200)
+
+        self.break_writes()
+        broken = time.monotonic()
+        # The write probe's verdict (a read that failed meanwhile, as PostgreSQL's ended
+        # connections make one, would be a 503 of another cause).
+        self.assertTrue(wait_until(lambda: self.store_up().get("write") == "0", READINESS_S + 1),
+                        self.log_tail())
+        self.assertLessEqual(time.monotonic() - broken, READINESS_S, self.log_tail())
+        self.assertEqual(self.readyz().status, 503)
+        self.assertEqual(self.readyz().codes, [("", "Service_Unavailable")])
+        self.assertEqual(self.server.verify(warm, totp(alice["totpSecret"])).status, 200)
+        self.assertTrue(wait_until(
+            lambda: self.server.verify(cold, totp(bob["totpSecret"])).status == 200, 2))
+        self.assertEqual(self.server.management("GET", "/readyz").status, 503)
+        self.assertEqual(self.server.request("GET", "/healthz").status, 200)
+        self.assertEqual(self.server.login(carol).status, 503)
+        time.sleep(1.5)  # more beats fail: still one log line
+        self.assertEqual(self.readyz().status, 503)
+        self.assertEqual(self.store_up(), {"read": "1", "write": "0"})
+
+        self.heal_writes()
+        healed = time.monotonic()
+        self.assertTrue(wait_until(lambda: self.readyz().status == 200, READINESS_S + 1),
+                        self.log_tail())
+        self.assertLessEqual(time.monotonic() - healed, READINESS_S, self.log_tail())
+        self.assertEqual(self.server.login(carol).status, 200)
+        self.assertEqual(self.store_up(), {"read": "1", "write": "1"})
+        failing = [line for line in self.server.stderr_lines if "store: writes fail" in line]
+        self.assertEqual(len(failing), 1, self.log_tail())
+        self.assertTrue(any(cause in failing[0] for cause in self.causes), failing[0])
+        self.assertEqual(
+            sum("store: writes commit again" in line for line in self.server.stderr_lines), 1)
+
+    def readyz(self):
+        return self.server.request("GET", "/readyz")
+
+    def store_up(self):
+        """The gauge authgate_store_up by probe."""
+        return dict(re.findall(r'^authgate_store_up\{probe="(\w+)"\} (\d)$', self.server.metrics(),
+                               re.MULTILINE))
+
+    def log_tail(self):
+        return "server log:\n" + "".join(self.server.stderr_lines[-40:])
+
+
+class FullDiskTest(WritesFailMixin, unittest.TestCase):
+    """The operator's case: the SQLite database on a disk that fills up. A tmpfs of its own,
+    filled by a file the test writes until ENOSPC and removes to heal."""
+
+    causes = ("full",)
+
+    def setUp(self):
+        self.mount = tempfile.mkdtemp(prefix="authgate-full-disk-")
+        self.addCleanup(os.rmdir, self.mount)
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", self.mount],
+                                 capture_output=True, text=True)
+        if mounted.returncode != 0:
+            self.skipTest("a full disk needs a tmpfs, and mounting one is not permitted here: "
+                          + mounted.stderr.strip())
+        self.addCleanup(subprocess.run, ["umount", self.mount], check=True)
+        self.filler = os.path.join(self.mount, "filler")
+        self.server = AuthgateServer(
+            {"AUTHGATE_DB": "sqlite:" + os.path.join(self.mount, "authgate.db")})
+        self.addCleanup(self.server.close)
+
+    def break_writes(self):
+        descriptor = os.open(self.filler, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            while True:
+                os.write(descriptor, b"\0" * 65536)
+        except OSError as error:
+            self.assertEqual(error.errno, errno.ENOSPC)
+        finally:
+            os.close(descriptor)
+
+    def heal_writes(self):
+        os.remove(self.filler)
+
+    def test_readiness_follows_writes(self):
+        self.check_readiness_follows_writes()
+
+
+@unittest.skipUnless(os.environ.get("AUTHGATE_TEST_PG_URL_FILE"), "needs the PostgreSQL fixture")
+class ReadOnlyPostgresTest(WritesFailMixin, unittest.TestCase):
+    """PostgreSQL whose database turned read-only (as a standby promoted wrongly, or a quota
+    tool, would leave it): new transactions are read-only; the server's connections are ended
+    so that it reconnects into them."""
+
+    # The first failed heartbeat may be one on a connection just ended, when it comes before
+    # the read probe has dropped them (20 ms).
+    causes = ("read-only", "terminating connection")
+
+    def setUp(self):
+        self.url = empty_postgres()
+        self.database = urllib.parse.urlsplit(self.url).path.lstrip("/")
+        self.addCleanup(self.set_read_only, False)
+        self.server = AuthgateServer({"AUTHGATE_DB": self.url})
+        self.addCleanup(self.server.close)
+
+    def set_read_only(self, read_only):
+        setting = ("SET default_transaction_read_only = on" if read_only
+                   else "RESET default_transaction_read_only")
+        # This session writes whatever the database's default (which is why it can undo it).
+        env = dict(os.environ, PGOPTIONS="-c default_transaction_read_only=off")
+        subprocess.run(["psql", self.url, "-q", "-v", "ON_ERROR_STOP=1",
+                        "-c", 'ALTER DATABASE "%s" %s' % (self.database, setting),
+                        "-c", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = current_database() AND pid <> pg_backend_pid()"],
+                       check=True, capture_output=True, env=env)
+
+    def break_writes(self):
+        self.set_read_only(True)
+
+    def heal_writes(self):
+        self.set_read_only(False)
+
+    def test_readiness_follows_writes(self):
+        self.check_readiness_follows_writes()
 
 
 if __name__ == "__main__":

@@ -6,12 +6,20 @@ namespace authgate {
 namespace {
 
 Error Unreachable() { return Error::Unavailable("fake store: unreachable"); }
+// What SQLite says of a full disk, as the store reports it.
+Error Unwritable() { return Error::Unavailable("fake store: database or disk is full"); }
 
 }  // namespace
 
 bool FakeStore::Enter() {
   const uint64_t call = calls_.fetch_add(1) + 1;
   return !failing_.load() && call <= fail_after_.load();
+}
+
+std::optional<Error> FakeStore::EnterWrite() {
+  if (!Enter()) return Unreachable();
+  if (writes_failing_.load()) return Unwritable();
+  return std::nullopt;
 }
 
 UserRecord* FakeStore::UserNamed(const std::string& username) {
@@ -35,7 +43,7 @@ bool FakeStore::Ping() { return Enter(); }
 
 Result<std::vector<int64_t>> FakeStore::CreateUsers(const std::vector<NewUser>& users,
                                                     int64_t now) {
-  if (!Enter()) return Unreachable();
+  if (std::optional<Error> refused = EnterWrite()) return *refused;
   std::lock_guard<std::mutex> lock(mutex_);
   for (const NewUser& user : users) {
     if (UserNamed(user.username) != nullptr) return Error{"user exists: " + user.username};
@@ -76,7 +84,7 @@ Result<std::vector<UserRecord>> FakeStore::ListUsers() {
 
 Result<UserUpdate> FakeStore::SetStatus(const std::string& username, AccountStatus status,
                                   int64_t now) {
-  if (!Enter()) return Unreachable();
+  if (std::optional<Error> refused = EnterWrite()) return *refused;
   std::lock_guard<std::mutex> lock(mutex_);
   UserRecord* user = UserNamed(username);
   if (user == nullptr) return UserUpdate::kNoSuchUser;
@@ -89,7 +97,7 @@ Result<UserUpdate> FakeStore::SetStatus(const std::string& username, AccountStat
 Result<UserUpdate> FakeStore::ReplaceCredential(const std::string& username,
                                           std::string UserRecord::*field,
                                           const std::string& value, int64_t now) {
-  if (!Enter()) return Unreachable();
+  if (std::optional<Error> refused = EnterWrite()) return *refused;
   std::lock_guard<std::mutex> lock(mutex_);
   UserRecord* user = UserNamed(username);
   if (user == nullptr) return UserUpdate::kNoSuchUser;
@@ -113,7 +121,7 @@ Result<UserUpdate> FakeStore::SetTotpSecret(const std::string& username, const s
 }
 
 Status FakeStore::UpdatePasswordHash(int64_t user_id, const std::string& hash) {
-  if (!Enter()) return Unreachable();
+  if (std::optional<Error> refused = EnterWrite()) return *refused;
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = users_.find(user_id);
   if (it != users_.end()) it->second.password_hash = hash;
@@ -122,7 +130,7 @@ Status FakeStore::UpdatePasswordHash(int64_t user_id, const std::string& hash) {
 
 Result<Admission> FakeStore::AdmitLoginAttempt(const std::string& username, int64_t now,
                                                const LockoutPolicy& policy) {
-  if (!Enter()) return Unreachable();
+  if (std::optional<Error> refused = EnterWrite()) return *refused;
   std::lock_guard<std::mutex> lock(mutex_);
   if (const UserRecord* user = UserNamed(username); user && user->held()) return Admission::kHeld;
   AdmissionResult result = AdmitAttempt(attempts_[username], now, policy);
@@ -132,7 +140,7 @@ Result<Admission> FakeStore::AdmitLoginAttempt(const std::string& username, int6
 
 Result<AttemptState> FakeStore::RecordLoginFailure(const std::string& username, int64_t now,
                                                    const LockoutPolicy& policy) {
-  if (!Enter()) return Unreachable();
+  if (std::optional<Error> refused = EnterWrite()) return *refused;
   std::lock_guard<std::mutex> lock(mutex_);
   AttemptState& state = attempts_[username];
   state = AfterFailure(state, now, policy);
@@ -147,7 +155,7 @@ Result<AttemptState> FakeStore::GetAttemptState(const std::string& username) {
 }
 
 Status FakeStore::ClearAttempts(const std::string& username) {
-  if (!Enter()) return Unreachable();
+  if (std::optional<Error> refused = EnterWrite()) return *refused;
   std::lock_guard<std::mutex> lock(mutex_);
   attempts_.erase(username);
   if (UserRecord* user = UserNamed(username)) {
@@ -158,7 +166,7 @@ Status FakeStore::ClearAttempts(const std::string& username) {
 }
 
 Result<LoginResult> FakeStore::FinishLogin(const LoginFinish& login, const OtpMatcher& match_otp) {
-  if (!Enter()) return Unreachable();
+  if (std::optional<Error> refused = EnterWrite()) return *refused;
   std::lock_guard<std::mutex> lock(mutex_);
   UserRecord& user = users_.at(login.user_id);
   LoginResult result;
@@ -198,7 +206,7 @@ Result<RotationResult> FakeStore::RotateRefreshToken(const std::string& old_hash
                                                      const std::string& new_hash,
                                                      int64_t new_expires_at, int64_t now,
                                                      int64_t reuse_window_s) {
-  if (!Enter()) return Unreachable();
+  if (std::optional<Error> refused = EnterWrite()) return *refused;
   std::lock_guard<std::mutex> lock(mutex_);
   RotationResult result;
   auto token = refresh_tokens_.find(old_hash);
@@ -241,7 +249,7 @@ Result<std::optional<SessionRecord>> FakeStore::FindSession(const std::string& s
 }
 
 Result<SessionEnd> FakeStore::RevokeSession(const std::string& session_id, int64_t) {
-  if (!Enter()) return Unreachable();
+  if (std::optional<Error> refused = EnterWrite()) return *refused;
   std::lock_guard<std::mutex> lock(mutex_);
   if (sessions_.count(session_id) == 0) return SessionEnd::kNoSuchSession;
   RevokeLocked(session_id);
@@ -250,7 +258,7 @@ Result<SessionEnd> FakeStore::RevokeSession(const std::string& session_id, int64
 
 Result<OtpFailureOutcome> FakeStore::RecordOtpFailure(const std::string& session_id,
                                                       const LockoutPolicy& policy, int64_t now) {
-  if (!Enter()) return Unreachable();
+  if (std::optional<Error> refused = EnterWrite()) return *refused;
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = sessions_.find(session_id);
   if (it == sessions_.end() || it->second.revoked) return OtpFailureOutcome::kNotCounted;
@@ -271,7 +279,7 @@ Result<std::vector<SigningKeyRecord>> FakeStore::ListSigningKeys() {
 }
 
 Status FakeStore::AddSigningKey(const SigningKeyRecord& key, int64_t now) {
-  if (!Enter()) return Unreachable();
+  if (std::optional<Error> refused = EnterWrite()) return *refused;
   std::lock_guard<std::mutex> lock(mutex_);
   for (SigningKeyRecord& old : keys_) {
     if (old.retired_at == 0) old.retired_at = now;
@@ -310,13 +318,22 @@ Result<std::optional<std::string>> FakeStore::GetSetting(const std::string& name
 
 Result<std::string> FakeStore::PutSettingIfAbsent(const std::string& name,
                                                   const std::string& value) {
-  if (!Enter()) return Unreachable();
+  if (std::optional<Error> refused = EnterWrite()) return *refused;
   std::lock_guard<std::mutex> lock(mutex_);
   return settings_.emplace(name, value).first->second;
 }
 
 Status FakeStore::Prune(int64_t, int64_t, const LockoutPolicy&) {
-  if (!Enter()) return Unreachable();
+  if (std::optional<Error> refused = EnterWrite()) return *refused;
+  return Status::Ok();
+}
+
+Status FakeStore::Heartbeat(const std::string& instance_id, int64_t now) {
+  if (std::optional<Error> refused = EnterWrite()) return *refused;
+  std::lock_guard<std::mutex> lock(mutex_);
+  heartbeats_[instance_id] = now;
+  std::erase_if(heartbeats_,
+                [&](const auto& row) { return row.second < now - kHeartbeatRetentionS; });
   return Status::Ok();
 }
 

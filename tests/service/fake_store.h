@@ -5,12 +5,15 @@
 //
 // Test handles: calls() counts every operation (to prove a path never touches the store), and
 // SetFailing(true) makes every operation fail as an unreachable store does (the 503 and circuit
-// paths); FailAfter(n) does so from the n+1-th operation on (a store lost mid-login). Thread-safe.
+// paths); FailAfter(n) does so from the n+1-th operation on (a store lost mid-login);
+// SetWritesFailing(true) fails only the operations that write, as a full disk or a read-only
+// database does, while reads answer. Thread-safe.
 #pragma once
 
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -26,6 +29,12 @@ class FakeStore final : public Store {
   void SetFailing(bool failing) { failing_.store(failing); }
   // Every operation after the next `calls` fails (as SetFailing(true) makes them).
   void FailAfter(uint64_t calls) { fail_after_.store(calls_.load() + calls); }
+  void SetWritesFailing(bool failing) { writes_failing_.store(failing); }
+  // The heartbeat rows (instance id → time of its last heartbeat).
+  std::map<std::string, int64_t> heartbeats() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return heartbeats_;
+  }
 
   bool Ping() override;
   Result<std::vector<int64_t>> CreateUsers(const std::vector<NewUser>& users,
@@ -62,6 +71,7 @@ class FakeStore final : public Store {
   Result<std::string> PutSettingIfAbsent(const std::string& name,
                                          const std::string& value) override;
   Status Prune(int64_t now, int64_t access_ttl_s, const LockoutPolicy& lockout) override;
+  Status Heartbeat(const std::string& instance_id, int64_t now) override;
 
  private:
   struct RefreshToken {
@@ -74,6 +84,9 @@ class FakeStore final : public Store {
 
   // Counts the call; false when the store is failing.
   bool Enter();
+  // Enter for an operation that writes: the error it fails with, if it does (also while writes
+  // fail).
+  std::optional<Error> EnterWrite();
   UserRecord* UserNamed(const std::string& username);  // under mutex_
   void AppendChange(ChangeKind kind, std::string ref);  // under mutex_
   void RevokeLocked(const std::string& session_id);     // under mutex_
@@ -86,6 +99,7 @@ class FakeStore final : public Store {
   std::atomic<uint64_t> calls_{0};
   std::atomic<bool> failing_{false};
   std::atomic<uint64_t> fail_after_{UINT64_MAX};
+  std::atomic<bool> writes_failing_{false};
   std::mutex mutex_;
   int64_t next_user_id_ = 1;
   std::map<int64_t, UserRecord> users_;
@@ -96,6 +110,7 @@ class FakeStore final : public Store {
   std::vector<SigningKeyRecord> keys_;
   std::vector<Change> changes_;
   std::map<std::string, std::string> settings_;
+  std::map<std::string, int64_t> heartbeats_;
 };
 
 }  // namespace authgate

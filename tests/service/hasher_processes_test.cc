@@ -66,7 +66,7 @@ TEST(HasherProcesses, AnswersAsVerifyPasswordDoes) {
   const std::string nul_hash = *HashPassword(with_nul, kFast);
   EXPECT_TRUE(helpers->processes->Verify(nul_hash, with_nul));
   EXPECT_FALSE(helpers->processes->Verify(nul_hash, "pass"));
-  EXPECT_EQ(helpers->metrics.Render(0, 0).find("authgate_hash_helper_events_total{"),
+  EXPECT_EQ(helpers->metrics.Render(0, {}).find("authgate_hash_helper_events_total{"),
             std::string::npos);
 }
 
@@ -105,7 +105,7 @@ TEST(HasherProcesses, AKilledHelperIsReplaced) {
     EXPECT_TRUE(std::find(before.begin(), before.end(), pid) == before.end());
     EXPECT_TRUE(Alive(pid));
   }
-  const std::string rendered = helpers->metrics.Render(0, 0);
+  const std::string rendered = helpers->metrics.Render(0, {});
   EXPECT_NE(rendered.find("authgate_hash_helper_events_total{event=\"replaced\"} 2\n"),
             std::string::npos)
       << rendered;
@@ -119,7 +119,7 @@ TEST(HasherProcesses, VerifiesInProcessWhenHelpersDoNotAnswer) {
   const std::string hash = *HashPassword("pw", kFast);
   EXPECT_TRUE(helpers->processes->Verify(hash, "pw"));
   EXPECT_FALSE(helpers->processes->Verify(hash, "nope"));
-  EXPECT_NE(helpers->metrics.Render(0, 0).find(
+  EXPECT_NE(helpers->metrics.Render(0, {}).find(
                 "authgate_hash_helper_events_total{event=\"in_process\"} 2\n"),
             std::string::npos);
   EXPECT_EQ(helpers->Events("replaced"), 2u);  // started each time, died each time

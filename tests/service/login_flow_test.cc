@@ -135,7 +135,8 @@ TEST_F(CredentialHoldTest, WrongOtpsWithTheRightPasswordHoldTheAccountUntilUnloc
               MessageCode::kUsernameOrPasswordIncorrect);  // nothing tells the guesser
   }
   EXPECT_EQ(world.AuditText().find("credential_hold") != std::string::npos, true);
-  EXPECT_NE(world.metrics.Render(0, 0).find("authgate_credential_holds_total{reason=\"otp_failures\"} 1"),
+  EXPECT_NE(world.metrics.Render(0, {}).find(
+                "authgate_credential_holds_total{reason=\"otp_failures\"} 1"),
             std::string::npos);
   passwords.calls = 0;
   EXPECT_EQ(Login(alice.password, world.Otp(alice)).error.code, MessageCode::kAccountLocked);

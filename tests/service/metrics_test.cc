@@ -23,6 +23,15 @@ TEST(StripedCounter, SumsEveryThreadsAdds) {
   EXPECT_EQ(counter.Value(), 120005u);
 }
 
+TEST(Metrics, RenderShowsTheStoreProbes) {
+  Metrics metrics;
+  const std::string text = metrics.Render(0, {3, true, false});
+  EXPECT_NE(text.find("authgate_store_errors_total 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("# TYPE authgate_store_up gauge\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("authgate_store_up{probe=\"read\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("authgate_store_up{probe=\"write\"} 0\n"), std::string::npos) << text;
+}
+
 TEST(Metrics, RenderSumsHistogramStripes) {
   Metrics metrics;
   RequestStats stats(metrics, {"/api/v1/auth/verify", "other"});
@@ -34,7 +43,7 @@ TEST(Metrics, RenderSumsHistogramStripes) {
   }
   for (std::thread& thread : threads) thread.join();
   stats.Observe(1, 404, 2.0);
-  const std::string text = metrics.Render(0, 0);
+  const std::string text = metrics.Render(0, {});
   const std::string verify = "endpoint=\"/api/v1/auth/verify\",status=\"200\"";
   EXPECT_NE(text.find("authgate_http_requests_total{" + verify + "} 4000\n"), std::string::npos)
       << text;

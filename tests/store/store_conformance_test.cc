@@ -10,6 +10,7 @@
 #include <atomic>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <thread>
 #include <vector>
 
@@ -57,9 +58,38 @@ std::string FreshPostgresUrl() {
   PGconn* connection = PQconnectdb(url.c_str());
   PQclear(PQexec(connection,
                  "TRUNCATE users, login_attempts, used_otp_steps, sessions, refresh_tokens, "
-                 "signing_keys, changes, settings RESTART IDENTITY"));
+                 "signing_keys, changes, settings, heartbeats RESTART IDENTITY"));
   PQfinish(connection);
   return url;
+}
+
+// The heartbeat rows as stored (instance id → at), read beside the store: nothing in authgate
+// reads them, so the Store has no operation for it.
+std::map<std::string, int64_t> HeartbeatRows(const std::string& url) {
+  constexpr const char* kSelect = "SELECT instance_id, at FROM heartbeats";
+  std::map<std::string, int64_t> rows;
+  if (url.starts_with("sqlite:")) {
+    sqlite3* db = nullptr;
+    sqlite3_stmt* select = nullptr;
+    if (sqlite3_open_v2(url.substr(7).c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, kSelect, -1, &select, nullptr) == SQLITE_OK) {
+      while (sqlite3_step(select) == SQLITE_ROW) {
+        rows[reinterpret_cast<const char*>(sqlite3_column_text(select, 0))] =
+            sqlite3_column_int64(select, 1);
+      }
+    }
+    sqlite3_finalize(select);
+    sqlite3_close(db);
+    return rows;
+  }
+  PGconn* connection = PQconnectdb(url.c_str());
+  PGresult* result = PQexec(connection, kSelect);
+  for (int row = 0; row < PQntuples(result); ++row) {
+    rows[PQgetvalue(result, row, 0)] = std::stoll(PQgetvalue(result, row, 1));
+  }
+  PQclear(result);
+  PQfinish(connection);
+  return rows;
 }
 
 std::vector<StoreFactory> Factories() {
@@ -638,6 +668,42 @@ TEST_P(StoreConformance, AFailureNamesItsCauseAndEchoesNoValue) {
   EXPECT_NE(again.error().find("(" + cause + ")"), std::string::npos) << again.error();
   EXPECT_EQ(again.error().find("canary"), std::string::npos) << again.error();
   EXPECT_EQ(again.error().find('\n'), std::string::npos) << again.error();
+}
+
+// One row per instance, set in place; a heartbeat deletes the rows not written for
+// kHeartbeatRetentionS (instances stopped long ago), and only those.
+TEST_P(StoreConformance, HeartbeatsKeepOneRowPerInstanceAndPruneStaleOnes) {
+  const int64_t horizon = kNow - kHeartbeatRetentionS;
+  ASSERT_TRUE(store_->Heartbeat("gone", horizon - 1));
+  ASSERT_TRUE(store_->Heartbeat("idle", horizon));
+  ASSERT_TRUE(store_->Heartbeat("self", kNow - 5));
+  EXPECT_EQ(HeartbeatRows(url_),
+            (std::map<std::string, int64_t>{
+                {"gone", horizon - 1}, {"idle", horizon}, {"self", kNow - 5}}));
+  ASSERT_TRUE(store_->Heartbeat("self", kNow));
+  EXPECT_EQ(HeartbeatRows(url_),
+            (std::map<std::string, int64_t>{{"idle", horizon}, {"self", kNow}}));
+}
+
+// Instances beating at once, over stale rows they all delete, never fail or wait each other out.
+TEST_P(StoreConformance, ConcurrentHeartbeatsAllCommit) {
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(store_->Heartbeat("stale" + std::to_string(i), kNow - 2 * kHeartbeatRetentionS));
+  }
+  std::atomic<int> failed{0};
+  std::vector<std::thread> instances;
+  for (int i = 0; i < 6; ++i) {
+    instances.emplace_back([&, i] {
+      for (int beat = 0; beat < 20; ++beat) {
+        if (!store_->Heartbeat("instance" + std::to_string(i), kNow + beat)) ++failed;
+      }
+    });
+  }
+  for (std::thread& instance : instances) instance.join();
+  EXPECT_EQ(failed.load(), 0);
+  std::map<std::string, int64_t> expected;
+  for (int i = 0; i < 6; ++i) expected["instance" + std::to_string(i)] = kNow + 19;
+  EXPECT_EQ(HeartbeatRows(url_), expected);
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, StoreConformance,
