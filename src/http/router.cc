@@ -315,8 +315,11 @@ ApiHandler::Answer ApiHandler::HandleLogin(const HttpRequest& request, const std
     deps_.metrics.Count("logins", "invalid_request");
     return EnvelopeResponse(400, ErrorEnvelope(parsed.errors));
   }
-  return OnPool(deps_.hash_pool, later, [this, login = std::move(parsed.request), client] {
-    return GrantResponse(deps_.service.Login(login, client));
+  // The session keeps the first User-Agent (SPEC §10.4); the service makes it safe to store.
+  std::string user_agent(request.Find("User-Agent").first);
+  return OnPool(deps_.hash_pool, later,
+                [this, login = std::move(parsed.request), client, user_agent] {
+    return GrantResponse(deps_.service.Login(login, client, user_agent));
   });
 }
 

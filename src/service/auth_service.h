@@ -36,8 +36,9 @@ class AuthService {
               Metrics& metrics, AuditLog& audit, const Clock& clock, PasswordVerifier& passwords,
               ServiceSettings settings);
 
-  Outcome<TokenGrant> Login(const LoginRequest& request, const std::string& client) {
-    return login_.Login(request, client);
+  Outcome<TokenGrant> Login(const LoginRequest& request, const std::string& client,
+                            std::string_view user_agent = {}) {
+    return login_.Login(request, client, user_agent);
   }
   Outcome<TokenGrant> Refresh(const RefreshRequest& request, const std::string& client) {
     return refresh_.Refresh(request, client);

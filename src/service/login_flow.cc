@@ -4,6 +4,7 @@
 
 #include "core/random.h"
 #include "core/totp.h"
+#include "core/user_agent.h"
 #include "core/username.h"
 #include "service/totp_sealing.h"
 
@@ -18,7 +19,8 @@ LoginFlow::LoginFlow(ServiceContext context, PasswordVerifier& passwords)
   if (dummy) dummy_hash_ = *dummy;
 }
 
-Outcome<TokenGrant> LoginFlow::Login(const LoginRequest& request, const std::string& client) {
+Outcome<TokenGrant> LoginFlow::Login(const LoginRequest& request, const std::string& client,
+                                     std::string_view user_agent) {
   const int64_t now = context_.clock.NowSeconds();
   const std::string& username = request.username;
   if (!IsPossibleUsername(username)) return RefuseImpossibleName(request, client);
@@ -37,7 +39,7 @@ Outcome<TokenGrant> LoginFlow::Login(const LoginRequest& request, const std::str
   if (!passwords_.Verify((*found)->password_hash, request.password)) {
     return Incorrect(username, now, client, "wrong_password");
   }
-  return LoginWithProvenPassword(request, **found, now, client);
+  return LoginWithProvenPassword(request, **found, now, client, user_agent);
 }
 
 Outcome<TokenGrant> LoginFlow::RefuseImpossibleName(const LoginRequest& request,
@@ -67,7 +69,8 @@ Outcome<TokenGrant> LoginFlow::RefuseLocked(const std::string& username,
 // a store that fails now included (logged for the operator, told to no one else).
 Outcome<TokenGrant> LoginFlow::LoginWithProvenPassword(const LoginRequest& request,
                                                        const UserRecord& user, int64_t now,
-                                                       const std::string& client) {
+                                                       const std::string& client,
+                                                       std::string_view user_agent) {
   Result<SecretBytes> secret =
       OpenTotpSecret(context_.box, user, "login", "answered as a wrong credential");
   // As stored: the name the lockout counts, whatever the request's spelling.
@@ -80,7 +83,9 @@ Outcome<TokenGrant> LoginFlow::LoginWithProvenPassword(const LoginRequest& reque
                            .session_id = RandomId(),
                            .refresh_hash = refresh.hash,
                            .refresh_expires_at = now + context_.settings.refresh_ttl_s,
-                           .now = now};
+                           .now = now,
+                           .address = client,
+                           .user_agent = SessionUserAgent(user_agent)};
   Result<LoginResult> finished = context_.store.FinishLogin(finish, [&] {
     return MatchTotp(*secret, request.otp, now, context_.settings.skew_steps);
   });

@@ -32,7 +32,10 @@ class LoginFlow {
  public:
   LoginFlow(ServiceContext context, PasswordVerifier& passwords);
 
-  Outcome<TokenGrant> Login(const LoginRequest& request, const std::string& client);
+  // `client` is the client's address; it and `user_agent` (the User-Agent header, as sent) are
+  // kept with the session a login makes (SPEC §10.4; core/user_agent.h makes the latter safe).
+  Outcome<TokenGrant> Login(const LoginRequest& request, const std::string& client,
+                            std::string_view user_agent = {});
 
  private:
   struct NewSession {
@@ -48,7 +51,8 @@ class LoginFlow {
   // After the password was proven: the store proves the otp and records the outcome
   // (Store::FinishLogin, exact for the hold of SPEC §10.3).
   Outcome<TokenGrant> LoginWithProvenPassword(const LoginRequest& request, const UserRecord& user,
-                                              int64_t now, const std::string& client);
+                                              int64_t now, const std::string& client,
+                                              std::string_view user_agent);
   // This wrong otp held the account: the audit line, the counter and a warning for operators.
   void AuditHold(const UserRecord& user, const std::string& client);
   // Both factors proven of an account that may not log in: told, but no token is issued.

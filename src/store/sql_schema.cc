@@ -87,6 +87,21 @@ CREATE TABLE IF NOT EXISTS heartbeats(
   at {int64} NOT NULL){without_rowid};
 )sql";
 
+// SPEC §10.4: what a session shows its owner. expires_at is its current refresh token's expiry
+// (set at login and at every rotation), so that listing a user's live sessions reads only the
+// sessions table.
+constexpr const char* kSchemaV7 = R"sql(
+ALTER TABLE sessions {add_column} expires_at {int64} NOT NULL DEFAULT 0;
+ALTER TABLE sessions {add_column} refreshed_at {int64} NOT NULL DEFAULT 0;
+ALTER TABLE sessions {add_column} address TEXT NOT NULL DEFAULT '';
+ALTER TABLE sessions {add_column} user_agent TEXT NOT NULL DEFAULT '';
+UPDATE sessions SET
+  expires_at = COALESCE((SELECT MAX(t.expires_at) FROM refresh_tokens t
+                         WHERE t.session_id = sessions.id AND t.rotated = {false}), 0),
+  refreshed_at = COALESCE((SELECT MAX(t.rotated_at) FROM refresh_tokens t
+                           WHERE t.session_id = sessions.id), 0);
+)sql";
+
 std::string_view Word(const SchemaWords& words, std::string_view name) {
   if (name == "serial_key") return words.serial_key;
   if (name == "int64") return words.int64;
@@ -120,7 +135,8 @@ std::string Spell(std::string_view script, const SchemaWords& words) {
 
 std::string MigrationScript(const Dialect& dialect, int64_t version) {
   static constexpr const char* kScripts[] = {kSchemaV1, kSchemaV2, kSchemaV3,
-                                             kSchemaV4, kSchemaV5, kSchemaV6};
+                                             kSchemaV4, kSchemaV5, kSchemaV6,
+                                             kSchemaV7};
   static_assert(std::size(kScripts) == kSchemaVersion);
   return Spell(kScripts[version - 1], dialect.schema_words());
 }

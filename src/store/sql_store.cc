@@ -103,8 +103,11 @@ bool ConsumeOtpStep(SqlConnection& c, const LoginFinish& login, int64_t step) {
 }
 
 void CreateSession(SqlConnection& c, const LoginFinish& login) {
-  c.Run("INSERT INTO sessions(id, user_id, created_at) VALUES($1, $2, $3)",
-        {login.session_id, login.user_id, login.now});
+  c.Run(
+      "INSERT INTO sessions(id, user_id, created_at, expires_at, address, user_agent) "
+      "VALUES($1, $2, $3, $4, $5, $6)",
+      {login.session_id, login.user_id, login.now, login.refresh_expires_at, login.address,
+       login.user_agent});
   c.Run(
       "INSERT INTO refresh_tokens(hash, session_id, expires_at, created_at) "
       "VALUES($1, $2, $3, $4)",
@@ -458,6 +461,8 @@ Result<RotationResult> SqlStore::RotateRefreshToken(const std::string& old_hash,
           "INSERT INTO refresh_tokens(hash, session_id, expires_at, created_at) "
           "VALUES($1, $2, $3, $4)",
           {new_hash, result.session_id, new_expires_at, now});
+      c.Run("UPDATE sessions SET refreshed_at = $2, expires_at = $3 WHERE id = $1",
+            {result.session_id, now, new_expires_at});
       result.rotated_at = now;
     }
     result.outcome = OutcomeOf(verdict);
@@ -491,6 +496,52 @@ Result<SessionEnd> SqlStore::RevokeSession(const std::string& session_id, int64_
     if (exists) RevokeSessionLocked(*dialect_, c, session_id, now);
     tx.Commit();
     return exists ? SessionEnd::kEnded : SessionEnd::kNoSuchSession;
+  });
+}
+
+Result<std::vector<SessionInfo>> SqlStore::ListSessions(int64_t user_id, int64_t now) {
+  using Sessions = std::vector<SessionInfo>;
+  return WithConnection<Sessions>([&](SqlConnection& c) {
+    Rows r = c.Run(
+        "SELECT id, created_at, refreshed_at, expires_at, address, user_agent FROM sessions "
+        "WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 "
+        "ORDER BY created_at DESC, id",
+        {user_id, now});
+    Sessions sessions;
+    sessions.reserve(static_cast<size_t>(r->Count()));
+    for (int row = 0; row < r->Count(); ++row) {
+      sessions.push_back(SessionInfo{r->Text(row, 0), r->Int(row, 1), r->Int(row, 2),
+                                     r->Int(row, 3), r->Text(row, 4), r->Text(row, 5)});
+    }
+    return sessions;
+  });
+}
+
+Result<SessionEnd> SqlStore::EndSession(int64_t user_id, const std::string& session_id,
+                                        int64_t now) {
+  return InTransaction<SessionEnd>([&](SqlConnection& c, SqlTransaction& tx) {
+    const bool live = c.Run(
+                           "SELECT 1 FROM sessions WHERE id = $1 AND user_id = $2 AND "
+                           "revoked_at IS NULL AND expires_at > $3 FOR UPDATE",
+                           {session_id, user_id, now})
+                          ->Count() > 0;
+    if (live) RevokeSessionLocked(*dialect_, c, session_id, now);
+    tx.Commit();
+    return live ? SessionEnd::kEnded : SessionEnd::kNoSuchSession;
+  });
+}
+
+Result<int64_t> SqlStore::EndAllSessions(int64_t user_id, int64_t now) {
+  return InTransaction<int64_t>([&](SqlConnection& c, SqlTransaction& tx) {
+    const int64_t ended =
+        c.Run(
+             "UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL "
+             "AND expires_at > $2",
+             {user_id, now})
+            ->Affected();
+    if (ended > 0) AppendChange(*dialect_, c, ChangeKind::kUser, std::to_string(user_id), now);
+    tx.Commit();
+    return ended;
   });
 }
 

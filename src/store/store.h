@@ -52,6 +52,16 @@ struct SessionRecord {
   OtpFailureTimes otp_failure_times;  // recent wrong request otps (core/otp_failures.h)
 };
 
+// A live session as its owner and the operator see it (SPEC §10.4).
+struct SessionInfo {
+  std::string id;
+  int64_t created_at = 0;
+  int64_t refreshed_at = 0;  // the last rotation; 0 before the first refresh
+  int64_t expires_at = 0;    // when its current refresh token expires
+  std::string address;       // the login's
+  std::string user_agent;    // the login's
+};
+
 // What a change of one user, named by username, found.
 enum class UserUpdate { kUpdated, kNoSuchUser };
 
@@ -68,6 +78,8 @@ struct LoginFinish {
   std::string refresh_hash;
   int64_t refresh_expires_at = 0;
   int64_t now = 0;
+  std::string address;     // SPEC §10.4: the client's address and User-Agent, kept with the
+  std::string user_agent;  // session (valid UTF-8, at most kUserAgentMaxBytes: core/session_info.h)
 };
 
 enum class LoginVerdict {
@@ -191,7 +203,8 @@ class Store {
 
   // Sessions and refresh tokens (stored as hashes only); a session is made by CompleteLogin.
   // Rotates `old_hash` to `new_hash` iff it is current, unexpired, its session is live and the
-  // account is active. Presenting an already-rotated token revokes the session — unless, with
+  // account is active (a rotation also sets its session's refreshed_at and expires_at: SessionInfo).
+  // Presenting an already-rotated token revokes the session — unless, with
   // `reuse_window_s` > 0 (SPEC §10.2), it is the token rotated last and its rotation is at most
   // that old: kReplayed, nothing written. One rotation wins however many race.
   virtual Result<RotationResult> RotateRefreshToken(const std::string& old_hash,
@@ -206,6 +219,16 @@ class Store {
   }
   virtual Result<std::optional<SessionRecord>> FindSession(const std::string& session_id) = 0;
   virtual Result<SessionEnd> RevokeSession(const std::string& session_id, int64_t now) = 0;
+  // SPEC §10.4. A session is live at `now` while it is not revoked and its current refresh
+  // token has not expired. ListSessions: `user_id`'s live sessions, newest first (by creation,
+  // then id); cost: that user's sessions (indexed). EndSession revokes `session_id` iff it is
+  // one of `user_id`'s live sessions (kNoSuchSession otherwise, nothing written: another user's
+  // session is never touched). EndAllSessions revokes every live session of `user_id` in one
+  // transaction with one change-log entry for the user, and returns how many it ended.
+  virtual Result<std::vector<SessionInfo>> ListSessions(int64_t user_id, int64_t now) = 0;
+  virtual Result<SessionEnd> EndSession(int64_t user_id, const std::string& session_id,
+                                        int64_t now) = 0;
+  virtual Result<int64_t> EndAllSessions(int64_t user_id, int64_t now) = 0;
   // Counts a wrong request otp answered at `now` and revokes the session when this failure
   // reaches the limit within the window (AddOtpFailure). Exactly `max_failed_attempts`
   // failures of one session are ever counted, however many race.

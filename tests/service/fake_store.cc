@@ -1,5 +1,7 @@
 #include "fake_store.h"
 
+#include <algorithm>
+
 #include "core/refresh_rotation.h"
 
 namespace authgate {
@@ -37,6 +39,10 @@ void FakeStore::AppendChange(ChangeKind kind, std::string ref) {
 void FakeStore::RevokeLocked(const std::string& session_id) {
   sessions_[session_id].revoked = true;
   AppendChange(ChangeKind::kSession, session_id);
+}
+
+bool FakeStore::LiveLocked(const SessionRecord& session, int64_t now) {
+  return !session.revoked && session_info_[session.id].expires_at > now;
 }
 
 bool FakeStore::Ping() { return Enter(); }
@@ -179,6 +185,8 @@ Result<LoginResult> FakeStore::FinishLogin(const LoginFinish& login, const OtpMa
       return result;
     }
     sessions_[login.session_id] = {login.session_id, login.user_id, login.now, false, {}};
+    session_info_[login.session_id] = {login.session_id, login.now, 0, login.refresh_expires_at,
+                                       login.address, login.user_agent};
     refresh_tokens_[login.refresh_hash] = {login.session_id, login.refresh_expires_at, false, 0, ""};
     result.verdict = LoginVerdict::kCompleted;
     return result;
@@ -225,6 +233,8 @@ Result<RotationResult> FakeStore::RotateRefreshToken(const std::string& old_hash
     case RotationVerdict::kRotate:
       old = {old.session_id, old.expires_at, true, now, new_hash};
       refresh_tokens_[new_hash] = {session.id, new_expires_at, false, 0, ""};
+      session_info_[session.id].refreshed_at = now;
+      session_info_[session.id].expires_at = new_expires_at;
       result.rotated_at = now;
       result.outcome = RotationOutcome::kRotated;
       break;
@@ -254,6 +264,44 @@ Result<SessionEnd> FakeStore::RevokeSession(const std::string& session_id, int64
   if (sessions_.count(session_id) == 0) return SessionEnd::kNoSuchSession;
   RevokeLocked(session_id);
   return SessionEnd::kEnded;
+}
+
+Result<std::vector<SessionInfo>> FakeStore::ListSessions(int64_t user_id, int64_t now) {
+  if (!Enter()) return Unreachable();
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<SessionInfo> live;
+  for (const auto& [id, session] : sessions_) {
+    if (session.user_id == user_id && LiveLocked(session, now)) live.push_back(session_info_[id]);
+  }
+  std::stable_sort(live.begin(), live.end(), [](const SessionInfo& a, const SessionInfo& b) {
+    return a.created_at > b.created_at;  // ids ascending among equals: the map's order
+  });
+  return live;
+}
+
+Result<SessionEnd> FakeStore::EndSession(int64_t user_id, const std::string& session_id,
+                                         int64_t now) {
+  if (std::optional<Error> refused = EnterWrite()) return *refused;
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = sessions_.find(session_id);
+  if (it == sessions_.end() || it->second.user_id != user_id || !LiveLocked(it->second, now)) {
+    return SessionEnd::kNoSuchSession;
+  }
+  RevokeLocked(session_id);
+  return SessionEnd::kEnded;
+}
+
+Result<int64_t> FakeStore::EndAllSessions(int64_t user_id, int64_t now) {
+  if (std::optional<Error> refused = EnterWrite()) return *refused;
+  std::lock_guard<std::mutex> lock(mutex_);
+  int64_t ended = 0;
+  for (auto& [id, session] : sessions_) {
+    if (session.user_id != user_id || !LiveLocked(session, now)) continue;
+    session.revoked = true;
+    ++ended;
+  }
+  if (ended > 0) AppendChange(ChangeKind::kUser, std::to_string(user_id));
+  return ended;
 }
 
 Result<OtpFailureOutcome> FakeStore::RecordOtpFailure(const std::string& session_id,

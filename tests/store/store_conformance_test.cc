@@ -506,6 +506,102 @@ TEST_P(StoreConformance, CredentialChangesRevokeEverySession) {
   EXPECT_EQ(*store_->SetPasswordHash("nobody", "h", kNow), UserUpdate::kNoSuchUser);
 }
 
+// SPEC §10.4: what a login stores is listed, newest first, with the last rotation and the
+// current token's expiry; revoked and expired sessions and other users' are not.
+TEST_P(StoreConformance, LiveSessionsAreListedNewestFirst) {
+  const int64_t alice = AddUser("alice");
+  const int64_t bob = AddUser("bob");
+  LoginFinish first = AliceFinish(alice, kPolicy, "a1");
+  first.address = "203.0.113.7";
+  first.user_agent = "curl/8.1.2 \xc3\xa9";
+  ASSERT_EQ(store_->FinishLogin(first, [] { return std::optional<int64_t>(1000); })->verdict,
+            LoginVerdict::kCompleted);
+  ASSERT_TRUE(NewSession("a2", alice, "ra2", kNow + 100));   // same second: by id
+  ASSERT_TRUE(NewSession("a3", alice, "ra3", kNow + 10));    // expires first
+  ASSERT_TRUE(NewSession("a4", alice, "ra4", kNow + 100));
+  ASSERT_TRUE(NewSession("b1", bob, "rb1", kNow + 100));
+  ASSERT_EQ(*store_->RevokeSession("a4", kNow), SessionEnd::kEnded);
+  ASSERT_EQ(store_->RotateRefreshToken("refresh-a1", "n1", kNow + 500, kNow + 5)->outcome,
+            RotationOutcome::kRotated);
+
+  Result<std::vector<SessionInfo>> listed = store_->ListSessions(alice, kNow + 5);
+  ASSERT_TRUE(listed.ok()) << listed.error();
+  ASSERT_EQ(listed->size(), 3u);
+  EXPECT_EQ((*listed)[0].id, "a1");
+  EXPECT_EQ((*listed)[1].id, "a2");
+  EXPECT_EQ((*listed)[2].id, "a3");
+  const SessionInfo& a1 = (*listed)[0];
+  EXPECT_EQ(a1.created_at, kNow);
+  EXPECT_EQ(a1.refreshed_at, kNow + 5);
+  EXPECT_EQ(a1.expires_at, kNow + 500);
+  EXPECT_EQ(a1.address, "203.0.113.7");
+  EXPECT_EQ(a1.user_agent, "curl/8.1.2 \xc3\xa9");
+  EXPECT_EQ((*listed)[1].refreshed_at, 0);
+  EXPECT_EQ((*listed)[1].expires_at, kNow + 100);
+  // At kNow + 10, a3's token has expired: it is not live.
+  EXPECT_EQ(store_->ListSessions(alice, kNow + 10)->size(), 2u);
+  EXPECT_TRUE(store_->ListSessions(AddUser("carol"), kNow)->empty());
+}
+
+// SPEC §10.4: a user ends one of their own live sessions, logged for the other instances; never
+// another user's, a revoked or an expired one (nothing written then).
+TEST_P(StoreConformance, AUserEndsOnlyTheirOwnLiveSessions) {
+  const int64_t alice = AddUser("alice");
+  const int64_t bob = AddUser("bob");
+  ASSERT_TRUE(NewSession("a1", alice, "ra1", kNow + 100));
+  ASSERT_TRUE(NewSession("a2", alice, "ra2", kNow + 10));
+  ASSERT_TRUE(NewSession("b1", bob, "rb1", kNow + 100));
+  const int64_t seq = *store_->LatestChangeSeq();
+  EXPECT_EQ(*store_->EndSession(alice, "b1", kNow), SessionEnd::kNoSuchSession);
+  EXPECT_EQ(*store_->EndSession(alice, "nope", kNow), SessionEnd::kNoSuchSession);
+  EXPECT_EQ(*store_->EndSession(alice, "a2", kNow + 10), SessionEnd::kNoSuchSession);
+  EXPECT_FALSE((*store_->FindSession("b1"))->revoked);
+  EXPECT_TRUE(store_->ChangesSince(seq)->empty());
+
+  EXPECT_EQ(*store_->EndSession(alice, "a1", kNow), SessionEnd::kEnded);
+  EXPECT_TRUE((*store_->FindSession("a1"))->revoked);
+  EXPECT_EQ(*store_->EndSession(alice, "a1", kNow), SessionEnd::kNoSuchSession);
+  std::vector<Change> changes = *store_->ChangesSince(seq);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].kind, ChangeKind::kSession);
+  EXPECT_EQ(changes[0].ref, "a1");
+  EXPECT_EQ(store_->RotateRefreshToken("ra1", "x", kNow + 100, kNow)->outcome,
+            RotationOutcome::kRevoked);
+}
+
+// `user revoke --all`: every live session of the user at once, one change for the user.
+TEST_P(StoreConformance, EndingAllSessionsEndsOnlyTheUsersLiveOnes) {
+  const int64_t alice = AddUser("alice");
+  const int64_t bob = AddUser("bob");
+  ASSERT_TRUE(NewSession("a1", alice, "ra1", kNow + 100));
+  ASSERT_TRUE(NewSession("a2", alice, "ra2", kNow + 100));
+  ASSERT_TRUE(NewSession("b1", bob, "rb1", kNow + 100));
+  const int64_t seq = *store_->LatestChangeSeq();
+  EXPECT_EQ(*store_->EndAllSessions(alice, kNow), 2);
+  EXPECT_TRUE(store_->ListSessions(alice, kNow)->empty());
+  EXPECT_EQ(store_->ListSessions(bob, kNow)->size(), 1u);
+  std::vector<Change> changes = *store_->ChangesSince(seq);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].kind, ChangeKind::kUser);
+  EXPECT_EQ(changes[0].ref, std::to_string(alice));
+  EXPECT_EQ(*store_->EndAllSessions(alice, kNow), 0);
+  EXPECT_EQ(store_->ChangesSince(seq)->size(), 1u);  // nothing ended: nothing logged
+}
+
+// 10,000 sessions of one user are listed and ended quickly (indexed by user).
+TEST_P(StoreConformance, TenThousandSessionsOfOneUser) {
+  const int64_t alice = AddUser("alice");
+  for (int i = 0; i < 10000; ++i) {
+    const std::string id = "s" + std::to_string(i);
+    ASSERT_TRUE(NewSession(id, alice, "r" + id, kNow + 100));
+  }
+  Result<std::vector<SessionInfo>> listed = store_->ListSessions(alice, kNow);
+  ASSERT_TRUE(listed.ok()) << listed.error();
+  EXPECT_EQ(listed->size(), 10000u);
+  EXPECT_EQ(*store_->EndSession(alice, "s5000", kNow), SessionEnd::kEnded);
+  EXPECT_EQ(*store_->EndAllSessions(alice, kNow), 9999);
+}
+
 // SPEC §10.5: a window, not a streak. Correct codes in between reset nothing (the store is not
 // told of them); failures older than the window no longer count.
 TEST_P(StoreConformance, OtpFailuresRevokeAtTheLimitWithinTheWindow) {
@@ -783,6 +879,11 @@ TEST(SqliteUpgradeTest, AVersionTwoStoreGainsSettings) {
                          "ALTER TABLE refresh_tokens DROP COLUMN rotated_at; "
                          "ALTER TABLE refresh_tokens DROP COLUMN next_hash; "
                          "ALTER TABLE users DROP COLUMN login_otp_failures; "
+                         "ALTER TABLE sessions DROP COLUMN expires_at; "
+                         "ALTER TABLE sessions DROP COLUMN refreshed_at; "
+                         "ALTER TABLE sessions DROP COLUMN address; "
+                         "ALTER TABLE sessions DROP COLUMN user_agent; "
+                         "DROP TABLE heartbeats; "
                          "PRAGMA user_version = 2",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
@@ -793,6 +894,52 @@ TEST(SqliteUpgradeTest, AVersionTwoStoreGainsSettings) {
   EXPECT_FALSE((*upgraded)->GetSetting("check")->has_value());
   EXPECT_EQ(*(*upgraded)->PutSettingIfAbsent("check", "v"), "v");
   EXPECT_FALSE((*(*upgraded)->FindUserByName("alice"))->held());
+}
+
+// A store made before SPEC §10.4 (schema version 6) lists the sessions it had when it is next
+// opened: each live one with its current token's expiry and its last rotation.
+TEST(SqliteUpgradeTest, AVersionSixStoreListsItsSessions) {
+  const std::string url = FreshSqliteUrl();
+  const int64_t now = 1700000000;
+  int64_t alice = 0;
+  {
+    Result<std::unique_ptr<Store>> created = OpenStore(url);
+    ASSERT_TRUE(created.ok()) << created.error();
+    Store& store = **created;
+    alice = *store.CreateUser({"alice", "hash", "sealed"}, now);
+    ASSERT_EQ(*store.CompleteLogin("alice", alice, 1, "s1", "r1", now + 100, now),
+              LoginCompletion::kCompleted);
+    ASSERT_EQ(*store.CompleteLogin("alice", alice, 2, "s2", "q1", now + 100, now + 1),
+              LoginCompletion::kCompleted);
+    ASSERT_EQ(store.RotateRefreshToken("r1", "r2", now + 300, now + 50)->outcome,
+              RotationOutcome::kRotated);
+    ASSERT_EQ(*store.CompleteLogin("alice", alice, 3, "s3", "p1", now + 100, now + 2),
+              LoginCompletion::kCompleted);
+    ASSERT_EQ(*store.RevokeSession("s3", now + 3), SessionEnd::kEnded);
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(url.substr(7).c_str(), &db), SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(db,
+                         "ALTER TABLE sessions DROP COLUMN expires_at; "
+                         "ALTER TABLE sessions DROP COLUMN refreshed_at; "
+                         "ALTER TABLE sessions DROP COLUMN address; "
+                         "ALTER TABLE sessions DROP COLUMN user_agent; "
+                         "PRAGMA user_version = 6",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  Result<std::unique_ptr<Store>> upgraded = OpenStore(url);
+  ASSERT_TRUE(upgraded.ok()) << upgraded.error();
+  Result<std::vector<SessionInfo>> listed = (*upgraded)->ListSessions(alice, now + 60);
+  ASSERT_TRUE(listed.ok()) << listed.error();
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].id, "s2");
+  EXPECT_EQ((*listed)[0].refreshed_at, 0);
+  EXPECT_EQ((*listed)[0].expires_at, now + 100);
+  EXPECT_EQ((*listed)[1].id, "s1");
+  EXPECT_EQ((*listed)[1].refreshed_at, now + 50);
+  EXPECT_EQ((*listed)[1].expires_at, now + 300);
+  EXPECT_EQ((*listed)[1].address, "");
 }
 
 TEST(OpenStoreTest, RejectsUnknownUrls) {
