@@ -39,6 +39,7 @@ void RaiseFileLimit() {
 }
 
 constexpr int kHashWorkerNice = 10;
+constexpr size_t kStoreThreads = 32;
 
 // This process's heartbeat row (WriteProbe): host and process id tell the operator whose it is,
 // the random part keeps it unique where both repeat (a restart, containers that are all pid 1).
@@ -222,7 +223,10 @@ int RunServer(const Config& config, const ListenPlan& plan, Core core, bool help
   // one's hash keeps the helper busy (a thread beyond that waits for a free helper).
   WorkerPool hash_pool(helpers ? 2 * hash_workers : hash_workers,
                        static_cast<size_t>(config.server.hash_queue_max), kHashWorkerNice);
-  WorkerPool store_pool(4, 1024);
+  // Store work mostly waits (for a commit, a lock, the network): enough threads that concurrent
+  // writers queue in the store, where SQLite commits them together (store/group_commit.h), and
+  // PostgreSQL's eight connections stay busy.
+  WorkerPool store_pool(kStoreThreads, 1024);
   HandlerDeps deps{core.service,
                    hash_pool,
                    store_pool,

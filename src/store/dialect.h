@@ -50,6 +50,9 @@ class Dialect {
   // Begins a transaction that will write, taking whatever lock the engine needs up front so that
   // concurrent writers wait for each other instead of failing.
   virtual const char* begin_write() const = 0;
+  // True where a write transaction locks the whole database (writers run one at a time anyway):
+  // SqlStore then commits concurrent writers together (group_commit.h).
+  virtual bool groups_commits() const = 0;
   // How many rows one multi-row INSERT carries (a round trip costs more on some engines).
   virtual size_t bulk_insert_rows() const = 0;
 

@@ -74,6 +74,7 @@ class PostgresDialect final : public Dialect {
     return words;
   }
   const char* begin_write() const override { return "BEGIN"; }
+  bool groups_commits() const override { return false; }  // row locks: writers run at once
   // Each statement is a round trip, and the whole operation has one deadline.
   size_t bulk_insert_rows() const override { return 500; }
 

@@ -260,14 +260,27 @@ Result<T> SqlStore::WithConnection(Body&& body) {
 
 template <typename T, typename Body>
 Result<T> SqlStore::InTransaction(Body&& body) {
-  return WithConnection<T>([&](SqlConnection& c) -> Result<T> {
-    SqlTransaction transaction(*dialect_, c);
-    return body(c, transaction);
+  if (!group_) {
+    return WithConnection<T>([&](SqlConnection& c) -> Result<T> {
+      SqlTransaction transaction(*dialect_, c);
+      return body(c, transaction);
+    });
+  }
+  std::optional<Result<T>> out;
+  std::optional<Error> failed = group_->Run([&](SqlConnection& c) {
+    SqlTransaction transaction(*dialect_, c, SqlTransaction::Mode::kGrouped);
+    out.emplace(body(c, transaction));
   });
+  if (failed) return *failed;
+  return std::move(*out);
 }
 
 SqlStore::SqlStore(std::unique_ptr<Dialect> dialect, int timeout_ms)
-    : dialect_(std::move(dialect)), pool_(*dialect_, timeout_ms) {}
+    : dialect_(std::move(dialect)),
+      pool_(*dialect_, timeout_ms),
+      group_(dialect_->groups_commits()
+                 ? std::make_unique<GroupCommit>(pool_, *dialect_, timeout_ms)
+                 : nullptr) {}
 SqlStore::~SqlStore() = default;
 
 Result<std::unique_ptr<SqlStore>> SqlStore::Open(std::unique_ptr<Dialect> dialect, int timeout_ms) {

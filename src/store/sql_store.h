@@ -17,12 +17,16 @@
 //   nothing, so a flood of attempts at a locked name costs no writes (PostgreSQL wrote always).
 // - The connection pool's deadline also bounds SQLite's lock waits from the operation's start,
 //   not from each wait's start.
+// On SQLite, whose write transactions lock the whole database, concurrent write operations share
+// one transaction and one commit (group_commit.h: each under a savepoint, each caller answered
+// after the commit that holds its writes); on PostgreSQL each has its own.
 #pragma once
 
 #include <memory>
 
 #include "store/connection_pool.h"
 #include "store/dialect.h"
+#include "store/group_commit.h"
 #include "store/store.h"
 
 namespace authgate {
@@ -74,18 +78,27 @@ class SqlStore final : public Store {
   Status Prune(int64_t now, int64_t access_ttl_s, const LockoutPolicy& lockout) override;
   Status Heartbeat(const std::string& instance_id, int64_t now) override;
 
+  // Where commits are grouped: `hook` runs after each group's commit, before any of its callers
+  // returns (GroupCommit::set_after_commit). For fault injection; call before any operation.
+  void SetAfterCommitHook(std::function<void()> hook) {
+    if (group_) group_->set_after_commit(std::move(hook));
+  }
+
  private:
   SqlStore(std::unique_ptr<Dialect> dialect, int timeout_ms);
 
   // Runs `body(connection)` on a leased connection; exceptions become Error values.
   template <typename T, typename Body>
   Result<T> WithConnection(Body&& body);
-  // The same inside one write transaction, committed when `body` returns a value.
+  // The same inside one write transaction, committed when `body` calls its Commit; where the
+  // dialect groups commits, that transaction is shared with concurrent writers (group_commit.h)
+  // and this returns after the shared commit.
   template <typename T, typename Body>
   Result<T> InTransaction(Body&& body);
 
   std::unique_ptr<Dialect> dialect_;
   ConnectionPool pool_;
+  std::unique_ptr<GroupCommit> group_;  // null where the dialect does not group commits
 };
 
 }  // namespace authgate

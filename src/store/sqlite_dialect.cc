@@ -195,6 +195,7 @@ class SqliteDialect final : public Dialect {
     return words;
   }
   const char* begin_write() const override { return "BEGIN IMMEDIATE"; }
+  bool groups_commits() const override { return true; }
   // In-process: a statement costs no round trip, and one prepared row statement is reused.
   size_t bulk_insert_rows() const override { return 1; }
 

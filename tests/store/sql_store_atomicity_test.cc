@@ -66,6 +66,7 @@ class FaultyDialect final : public Dialect {
   }
   const SchemaWords& schema_words() const override { return inner_->schema_words(); }
   const char* begin_write() const override { return inner_->begin_write(); }
+  bool groups_commits() const override { return inner_->groups_commits(); }
   size_t bulk_insert_rows() const override { return inner_->bulk_insert_rows(); }
   void LockChangeLog(SqlConnection& c) const override { inner_->LockChangeLog(c); }
   void PrepareMigration(SqlConnection& c) const override { inner_->PrepareMigration(c); }

@@ -1,0 +1,96 @@
+#include "store/group_commit.h"
+
+#include <algorithm>
+
+#include "store/sql_transaction.h"
+#include "store/store_support.h"
+
+namespace authgate {
+namespace {
+
+// `body` with its exception as an Error value.
+template <typename Body>
+std::optional<Error> Guarded(Body&& body) {
+  Status status = GuardStoreStatus(std::forward<Body>(body));
+  if (status) return std::nullopt;
+  return status.failure();
+}
+
+}  // namespace
+
+GroupCommit::GroupCommit(ConnectionPool& pool, const Dialect& dialect, int timeout_ms)
+    : pool_(pool), dialect_(dialect), timeout_(timeout_ms) {}
+
+std::optional<Error> GroupCommit::Run(const Operation& operation) {
+  Waiter self{&operation, std::chrono::steady_clock::now(), std::nullopt, false, {}};
+  std::unique_lock<std::mutex> lock(mutex_);
+  queue_.push_back(&self);
+  while (!self.done && queue_.front() != &self) self.wake.wait(lock);
+  if (self.done) return self.error;
+  // This caller leads: the group is the front of the queue, itself first.
+  const size_t size = std::min(queue_.size(), kMaxGroup);
+  std::deque<Waiter*> group(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(size));
+  lock.unlock();
+  Lead(group);
+  lock.lock();
+  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(size));
+  ++groups_;
+  operations_ += size;
+  for (Waiter* waiter : group) {
+    waiter->done = true;
+    waiter->wake.notify_one();
+  }
+  if (!queue_.empty()) queue_.front()->wake.notify_one();
+  return self.error;
+}
+
+void GroupCommit::Lead(std::deque<Waiter*>& group) {
+  const auto now = std::chrono::steady_clock::now();
+  std::deque<Waiter*> live;
+  for (Waiter* waiter : group) {
+    if (now - waiter->enqueued <= timeout_) {
+      live.push_back(waiter);
+      continue;
+    }
+    waiter->error = Error("store: waited longer than storage.timeout_ms for a write transaction",
+                          ErrorCode::kUnavailable);
+    waiter->error->cause = "timeout";
+  }
+  if (live.empty()) return;
+  std::optional<Error> failed = Guarded([&] {
+    ConnectionPool::Lease lease = pool_.Acquire();
+    // Each round either commits or takes out the one operation that failed.
+    while (!live.empty() && !RunTogether(*lease, live)) {
+    }
+  });
+  if (!failed) return;
+  for (Waiter* waiter : live) waiter->error = failed;
+}
+
+bool GroupCommit::RunTogether(SqlConnection& connection, std::deque<Waiter*>& group) {
+  SqlTransaction transaction(dialect_, connection);  // rolled back unless committed
+  for (auto it = group.begin(); it != group.end(); ++it) {
+    Waiter* waiter = *it;
+    waiter->error = Guarded([&] { (*waiter->operation)(connection); });
+    if (waiter->error) {
+      group.erase(it);  // failed alone: the others run again without it
+      return false;
+    }
+  }
+  transaction.Commit();  // throws: every operation of the group fails with its error
+  if (after_commit_) after_commit_();
+  group.clear();
+  return true;
+}
+
+uint64_t GroupCommit::groups() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return groups_;
+}
+
+uint64_t GroupCommit::operations() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return operations_;
+}
+
+}  // namespace authgate
