@@ -30,10 +30,12 @@ std::optional<Error> GroupCommit::Run(const Operation& operation) {
   // This caller leads: the group is the front of the queue, itself first.
   const size_t size = std::min(queue_.size(), kMaxGroup);
   std::deque<Waiter*> group(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(size));
+  running_ = size;
   lock.unlock();
   Lead(group);
   lock.lock();
   queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(size));
+  running_ = 0;
   ++groups_;
   operations_ += size;
   for (Waiter* waiter : group) {
@@ -91,6 +93,11 @@ uint64_t GroupCommit::groups() const {
 uint64_t GroupCommit::operations() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return operations_;
+}
+
+size_t GroupCommit::queued() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return queue_.size() - running_;
 }
 
 }  // namespace authgate

@@ -51,6 +51,8 @@ class GroupCommit {
   // Counts since construction, for tests and metrics.
   uint64_t groups() const;
   uint64_t operations() const;
+  // Callers waiting for a group to begin (not those of the group running now), for tests.
+  size_t queued() const;
 
   // Called after every commit, before the callers are woken (tests: a crash at that point).
   void set_after_commit(std::function<void()> hook) { after_commit_ = std::move(hook); }
@@ -76,6 +78,7 @@ class GroupCommit {
   std::function<void()> after_commit_;
   mutable std::mutex mutex_;
   std::deque<Waiter*> queue_;  // the front one leads (or will, once woken)
+  size_t running_ = 0;         // how many at the front of queue_ form the running group
   uint64_t groups_ = 0;
   uint64_t operations_ = 0;
 };
