@@ -15,7 +15,10 @@ namespace {
 namespace http = boost::beast::http;
 using json = nlohmann::ordered_json;
 
-enum class Route { kLogin, kRefresh, kVerify, kLogout, kJwks, kHealth, kReady, kMetrics, kOpenApi };
+enum class Route {
+  kLogin, kRefresh, kVerify, kLogout, kSessions, kSession, kJwks, kHealth, kReady, kMetrics,
+  kOpenApi
+};
 
 struct RouteEntry {
   std::string_view path;
@@ -29,12 +32,29 @@ constexpr RouteEntry kRoutes[] = {
     {"/api/v1/public/auth/refresh", Route::kRefresh, http::verb::post, "POST"},
     {"/api/v1/auth/verify", Route::kVerify, http::verb::get, "GET"},
     {"/api/v1/auth/logout", Route::kLogout, http::verb::post, "POST"},
+    {"/api/v1/auth/sessions", Route::kSessions, http::verb::get, "GET"},
+    {"/api/v1/auth/sessions/{sessionId}", Route::kSession, http::verb::delete_, "DELETE"},
     {"/.well-known/jwks.json", Route::kJwks, http::verb::get, "GET"},
     {"/healthz", Route::kHealth, http::verb::get, "GET"},
     {"/readyz", Route::kReady, http::verb::get, "GET"},
     {"/metrics", Route::kMetrics, http::verb::get, "GET"},
     {"/openapi.json", Route::kOpenApi, http::verb::get, "GET"},
 };
+
+// The path parameter of a route that ends in one ("{sessionId}").
+constexpr std::string_view kParameterMark = "{";
+
+// True when `path` is `entry`'s: the same, or, for a route with a parameter, the same up to it
+// followed by a non-empty segment (no further '/'). `parameter` gets that segment.
+bool Matches(const RouteEntry& entry, std::string_view path, std::string_view* parameter) {
+  const size_t mark = entry.path.find(kParameterMark);
+  if (mark == std::string_view::npos) return entry.path == path;
+  if (path.size() <= mark || path.substr(0, mark) != entry.path.substr(0, mark)) return false;
+  const std::string_view segment = path.substr(mark);
+  if (segment.find('/') != std::string_view::npos) return false;
+  *parameter = segment;
+  return true;
+}
 
 // True when a listener of `surface` has `route` (every other path is Not_Found there).
 bool Serves(Surface surface, Route route) {
@@ -48,6 +68,7 @@ unsigned HttpStatus(Rejection rejection) {
     case Rejection::kBadRequest: return 400;
     case Rejection::kUnauthorized: return 401;
     case Rejection::kForbidden: return 403;
+    case Rejection::kNotFound: return 404;
     case Rejection::kUnavailable: return 503;
   }
   return 500;
@@ -132,6 +153,28 @@ json GrantDetails(const TokenGrant& grant) {
 HttpResponse GrantResponse(const Outcome<TokenGrant>& outcome) {
   if (!outcome.value) return ServiceErrorResponse(outcome.error);
   return EnvelopeResponse(200, SuccessEnvelope(outcome.value->user_id, GrantDetails(*outcome.value)));
+}
+
+// SPEC §10.4's list: Unix seconds, refreshedAt null before the first refresh.
+json SessionJson(const SessionInfo& session, const std::string& current) {
+  return {{"sessionId", session.id},
+          {"createdAt", session.created_at},
+          {"refreshedAt", session.refreshed_at == 0 ? json(nullptr) : json(session.refreshed_at)},
+          {"expiresAt", session.expires_at},
+          {"address", session.address},
+          {"userAgent", session.user_agent},
+          {"current", session.id == current}};
+}
+
+// The answer of GET /api/v1/auth/sessions: the caller's live sessions, or the failure.
+HttpResponse SessionsResponse(const Outcome<SessionList>& outcome) {
+  if (!outcome.value) return PrivateErrorResponse(outcome.error);
+  json sessions = json::array();
+  for (const SessionInfo& session : outcome.value->sessions) {
+    sessions.push_back(SessionJson(session, outcome.value->current));
+  }
+  return EnvelopeResponse(200,
+                          SuccessEnvelope(outcome.value->user_id, {{"sessions", sessions}}));
 }
 
 }  // namespace
@@ -235,17 +278,21 @@ std::optional<HttpResponse> ApiHandler::Handle(HttpRequest& request,
   std::string_view target = request.target();
   std::string_view path = target.substr(0, target.find('?'));
   size_t route_index = std::size(kRoutes);
+  std::string_view parameter;
   for (size_t i = 0; i < std::size(kRoutes); ++i) {
-    if (kRoutes[i].path == path && Serves(surface_, kRoutes[i].route)) route_index = i;
+    if (Matches(kRoutes[i], path, &parameter) && Serves(surface_, kRoutes[i].route)) {
+      route_index = i;
+    }
   }
   Later later(*this, defer, route_index, started);
-  Answer answer = RouteRequest(request, peer_address, route_index, later);
+  Answer answer = RouteRequest(request, peer_address, route_index, parameter, later);
   if (answer) Record(route_index, answer->status(), started);
   return answer;
 }
 
 ApiHandler::Answer ApiHandler::RouteRequest(HttpRequest& request, const std::string& peer_address,
-                                     size_t route_index, const Later& later) {
+                                            size_t route_index, std::string_view parameter,
+                                            const Later& later) {
   if (route_index == std::size(kRoutes)) return ErrorResponse(404, MessageCode::kNotFound);
   const RouteEntry& entry = kRoutes[route_index];
   bool head = request.method() == http::verb::head && entry.method == http::verb::get;
@@ -272,9 +319,16 @@ ApiHandler::Answer ApiHandler::RouteRequest(HttpRequest& request, const std::str
       if (entry.route == Route::kLogin) return HandleLogin(request, client, later);
       return HandleRefresh(request, client, later);
     }
-    case Route::kVerify: return HandlePrivate(request, false, peer_address, later);
+    case Route::kVerify:
+      return HandlePrivate(request, PrivateAction::kVerify, peer_address, later);
     case Route::kLogout:
-      return HandlePrivate(request, true, ClientAddress(request, peer_address), later);
+      return HandlePrivate(request, PrivateAction::kLogout, ClientAddress(request, peer_address),
+                           later);
+    case Route::kSessions:
+      return HandlePrivate(request, PrivateAction::kListSessions, peer_address, later);
+    case Route::kSession:
+      return HandlePrivate(request, PrivateAction::kEndSession,
+                           ClientAddress(request, peer_address), later, std::string(parameter));
     case Route::kJwks: {
       HttpResponse response(200);
       response.Set("Content-Type", "application/json");
@@ -335,10 +389,11 @@ ApiHandler::Answer ApiHandler::HandleRefresh(const HttpRequest& request,
   });
 }
 
-ApiHandler::Answer ApiHandler::HandlePrivate(const HttpRequest& request, bool logout,
-                                             const std::string& client, const Later& later) {
+ApiHandler::Answer ApiHandler::HandlePrivate(const HttpRequest& request, PrivateAction action,
+                                             const std::string& client, const Later& later,
+                                             std::string session_id) {
   RequestCredentials credentials = ExtractCredentials(request);
-  if (!logout) {
+  if (action == PrivateAction::kVerify) {
     // From memory on this event loop when it can; otherwise on the store pool (DESIGN: an
     // event loop never waits), or 503 at once while the store is known to be down.
     std::optional<Outcome<Identity>> outcome = deps_.service.VerifyInMemory(credentials);
@@ -347,15 +402,29 @@ ApiHandler::Answer ApiHandler::HandlePrivate(const HttpRequest& request, bool lo
   }
   // The pool outlives the request's buffers: it gets copies.
   return OnPool(deps_.store_pool, later,
-                [this, logout, credentials, token = std::string(credentials.token),
-                 otp = std::string(credentials.otp), client]() mutable {
+                [this, action, credentials, token = std::string(credentials.token),
+                 otp = std::string(credentials.otp), client,
+                 session_id = std::move(session_id)]() mutable {
     credentials.token = token;
     credentials.otp = otp;
-    if (!logout) return VerifyResponse(deps_.service.Verify(credentials));
-    Outcome<Identity> outcome = deps_.service.Logout(credentials, client);
-    if (!outcome.value) return PrivateErrorResponse(outcome.error);
-    return EnvelopeResponse(200, SuccessEnvelope(outcome.value->user_id, nullptr));
+    return RunPrivate(action, credentials, client, session_id);
   });
+}
+
+HttpResponse ApiHandler::RunPrivate(PrivateAction action, const RequestCredentials& credentials,
+                                    const std::string& client, const std::string& session_id) {
+  switch (action) {
+    case PrivateAction::kVerify: return VerifyResponse(deps_.service.Verify(credentials));
+    case PrivateAction::kListSessions:
+      return SessionsResponse(deps_.service.ListSessions(credentials));
+    case PrivateAction::kLogout:
+    case PrivateAction::kEndSession: break;
+  }
+  Outcome<Identity> outcome = action == PrivateAction::kLogout
+                                  ? deps_.service.Logout(credentials, client)
+                                  : deps_.service.EndSession(credentials, session_id, client);
+  if (!outcome.value) return PrivateErrorResponse(outcome.error);
+  return EnvelopeResponse(200, SuccessEnvelope(outcome.value->user_id, nullptr));
 }
 
 }  // namespace authgate

@@ -64,6 +64,9 @@ struct HandlerDeps {
 // leaked password whether it is right (SPEC §10.5), so they are for the operator's network only.
 enum class Surface { kPublic, kManagement };
 
+// What a private endpoint does once the caller is authenticated.
+enum class PrivateAction { kVerify, kLogout, kListSessions, kEndSession };
+
 class ApiHandler {
  public:
   explicit ApiHandler(HandlerDeps deps, Surface surface = Surface::kPublic);
@@ -78,12 +81,17 @@ class ApiHandler {
   using Answer = std::optional<HttpResponse>;
   class Later;
   Answer RouteRequest(HttpRequest& request, const std::string& peer_address, size_t route_index,
-               const Later& later);
+                      std::string_view parameter, const Later& later);
   std::string ClientAddress(const HttpRequest& request, const std::string& peer) const;
   Answer HandleLogin(const HttpRequest& request, const std::string& client, const Later& later);
   Answer HandleRefresh(const HttpRequest& request, const std::string& client, const Later& later);
-  Answer HandlePrivate(const HttpRequest& request, bool logout, const std::string& client,
-                       const Later& later);
+  // A private endpoint (SPEC §3, §10.4): a verify from memory when it can be, everything else
+  // on the store pool. `session_id`: the path's, for ending a session.
+  Answer HandlePrivate(const HttpRequest& request, PrivateAction action, const std::string& client,
+                       const Later& later, std::string session_id = {});
+  // The store pool's part of a private endpoint.
+  HttpResponse RunPrivate(PrivateAction action, const RequestCredentials& credentials,
+                          const std::string& client, const std::string& session_id);
   Answer OnPool(WorkerPool& pool, const Later& later, std::function<HttpResponse()> body);
 
   void Record(size_t route_index, unsigned status, std::chrono::steady_clock::time_point started);

@@ -10,6 +10,7 @@ AuthService::AuthService(Store& store, const CryptoBox& box, const KeyRing& keys
       authenticator_(context_),
       login_(context_, passwords),
       refresh_(context_),
-      logout_(context_, authenticator_) {}
+      logout_(context_, authenticator_),
+      sessions_(context_, authenticator_) {}
 
 }  // namespace authgate

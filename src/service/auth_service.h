@@ -1,7 +1,7 @@
-// AuthService: the use cases of SPEC §2–§3 behind one front for the HTTP layer, which knows
-// nothing of HTTP beyond the class of each failure (Rejection). It only routes: each use case
-// lives in its own unit (login_flow, refresh_flow, logout_flow, authenticator), over one
-// VerifyCache and one StoreHealth. Change following (change_follower.h) runs beside it, on the
+// AuthService: the use cases of SPEC §2–§3 and §10.4 behind one front for the HTTP layer, which
+// knows nothing of HTTP beyond the class of each failure (Rejection). It only routes: each use
+// case lives in its own unit (login_flow, refresh_flow, logout_flow, sessions_flow,
+// authenticator), over one VerifyCache and one StoreHealth. Change following (change_follower.h) runs beside it, on the
 // cache and health it is given.
 //
 // Login, Refresh, Logout and Verify may block (Argon2id, store calls): call them from a worker
@@ -24,6 +24,7 @@
 #include "service/outcome.h"
 #include "service/password_verifier.h"
 #include "service/refresh_flow.h"
+#include "service/sessions_flow.h"
 #include "service/service_context.h"
 #include "service/store_health.h"
 #include "service/totp_sealing.h"
@@ -54,6 +55,14 @@ class AuthService {
   Outcome<Identity> Logout(const RequestCredentials& credentials, const std::string& client) {
     return logout_.Logout(credentials, client);
   }
+  // SPEC §10.4: the caller's live sessions; ending one of them.
+  Outcome<SessionList> ListSessions(const RequestCredentials& credentials) {
+    return sessions_.List(credentials);
+  }
+  Outcome<Identity> EndSession(const RequestCredentials& credentials,
+                               const std::string& session_id, const std::string& client) {
+    return sessions_.End(credentials, session_id, client);
+  }
 
   // Counts in the store the wrong otps answered while it was unreachable (Authenticator).
   void FlushDeferredOtpFailures() { authenticator_.FlushDeferredOtpFailures(); }
@@ -75,6 +84,7 @@ class AuthService {
   LoginFlow login_;
   RefreshFlow refresh_;
   LogoutFlow logout_;
+  SessionsFlow sessions_;
 };
 
 }  // namespace authgate

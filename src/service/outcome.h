@@ -12,7 +12,7 @@
 
 namespace authgate {
 
-enum class Rejection { kBadRequest, kUnauthorized, kForbidden, kUnavailable };
+enum class Rejection { kBadRequest, kUnauthorized, kForbidden, kNotFound, kUnavailable };
 
 struct ServiceError {
   Rejection rejection = Rejection::kBadRequest;

@@ -253,6 +253,36 @@ class ClusterTest(unittest.TestCase):
 
         self.assert_seen_everywhere_within_a_second(log_in_and_out, logged_out)
 
+    def test_09_an_ended_session_is_refused_everywhere_within_a_second(self):
+        """SPEC §10.4: DELETE /api/v1/auth/sessions/{id} on one instance, seen by all."""
+        ended = {}
+
+        def end_from_another_session():  # a new user each time: logins need unused otp steps
+            user = ended["user"] = self.user()
+            phone = self.instances[0].login(user, otp=totp(user["totpSecret"], step_offset=-1))
+            laptop = self.instances[2].login(user)
+            ended["tokens"] = phone.json["details"]
+            for instance in self.instances * 4:  # cached on every instance and event loop
+                self.assertEqual(instance.verify(ended["tokens"]["accessToken"],
+                                                 totp(user["totpSecret"])).status, 200)
+            private = {"Authorization": "Bearer " + laptop.json["details"]["accessToken"],
+                       "otp": totp(user["totpSecret"])}
+            sessions = self.instances[1].request("GET", "/api/v1/auth/sessions", headers=private)
+            [target] = [s["sessionId"] for s in sessions.json["details"]["sessions"]
+                        if not s["current"]]
+            response = self.instances[1].request("DELETE", "/api/v1/auth/sessions/" + target,
+                                                 headers=private)
+            self.assertEqual(response.status, 200, response)
+
+        def refused(instance):
+            response = instance.verify(ended["tokens"]["accessToken"],
+                                       totp(ended["user"]["totpSecret"]))
+            return response.codes == [("Authorization", "Token_Invalid")], response.status
+
+        self.assert_seen_everywhere_within_a_second(end_from_another_session, refused)
+        for instance in self.instances:
+            self.assertEqual(instance.refresh(ended["tokens"]["refreshToken"]).status, 401)
+
     def test_05_key_rotation(self):
         user = self.user()
         old = self.front.login(user).json["details"]

@@ -1,0 +1,101 @@
+// SessionsFlow (src/service/sessions_flow.h): the caller's own live sessions, ending one (at once
+// for every verify here), the one 404 for every id that is not the caller's, and the circuit.
+#include "service/sessions_flow.h"
+
+#include <gtest/gtest.h>
+
+#include "service_world.h"
+
+namespace authgate {
+namespace {
+
+class SessionsFlowTest : public ::testing::Test {
+ protected:
+  RequestCredentials Credentials(const TestSession& of, const std::string& otp) {
+    return {RequestCredentials::TokenPresence::kBearer, of.access_token, otp, 1};
+  }
+
+  ServiceWorld world;
+  Authenticator authenticator{world.Context()};
+  SessionsFlow flow{world.Context(), authenticator};
+  TestAccount alice = world.AddAccount("alice");
+  TestAccount bob = world.AddAccount("bob");
+  TestSession first = world.OpenSession(alice);
+  TestSession second = world.OpenSession(alice);
+  TestSession bobs = world.OpenSession(bob);
+};
+
+TEST_F(SessionsFlowTest, ListsTheCallersLiveSessionsAndMarksTheCurrentOne) {
+  Outcome<SessionList> listed = flow.List(Credentials(second, world.Otp(alice)));
+  ASSERT_TRUE(listed.value);
+  EXPECT_EQ(listed.value->user_id, alice.id);
+  EXPECT_EQ(listed.value->current, second.session_id);
+  ASSERT_EQ(listed.value->sessions.size(), 2u);
+  for (const SessionInfo& session : listed.value->sessions) {
+    EXPECT_NE(session.id, bobs.session_id);
+    EXPECT_EQ(session.expires_at, world.clock.NowSeconds() + world.settings.refresh_ttl_s);
+  }
+}
+
+TEST_F(SessionsFlowTest, EndingASessionRefusesItsTokenAtOnce) {
+  ASSERT_TRUE(authenticator.Verify(Credentials(first, world.Otp(alice))).value);  // memoised
+  Outcome<Identity> ended = flow.End(Credentials(second, world.Otp(alice)), first.session_id,
+                                     "192.0.2.1");
+  ASSERT_TRUE(ended.value);
+  EXPECT_EQ(ended.value->session_id, second.session_id);  // the caller's, not the ended one
+  EXPECT_EQ(authenticator.Verify(Credentials(first, world.Otp(alice))).error.code,
+            MessageCode::kTokenInvalid);
+  EXPECT_TRUE(authenticator.Verify(Credentials(second, world.Otp(alice))).value);
+  EXPECT_NE(world.AuditText().find("\"event\":\"session_ended\""), std::string::npos);
+  EXPECT_EQ(flow.List(Credentials(second, world.Otp(alice))).value->sessions.size(), 1u);
+}
+
+TEST_F(SessionsFlowTest, AnyOtherIdIsNotFoundAndMalformedOnesNeverReachTheStore) {
+  for (const std::string& id : {bobs.session_id, std::string(32, '0')}) {
+    Outcome<Identity> ended = flow.End(Credentials(first, world.Otp(alice)), id, "192.0.2.1");
+    EXPECT_EQ(ended.error.rejection, Rejection::kNotFound) << id;
+    EXPECT_EQ(ended.error.code, MessageCode::kNotFound) << id;
+  }
+  EXPECT_FALSE((*world.store.FindSession(bobs.session_id))->revoked);
+  for (const std::string& id : {std::string("x"), std::string(10000, 'a'),
+                                std::string(32, 'A'), std::string()}) {
+    uint64_t calls = world.store.calls();
+    ASSERT_TRUE(authenticator.Authenticate(Credentials(first, world.Otp(alice)),
+                                           world.clock.NowSeconds()).value);
+    const uint64_t authenticating = world.store.calls() - calls;
+    calls = world.store.calls();
+    Outcome<Identity> ended = flow.End(Credentials(first, world.Otp(alice)), id, "192.0.2.1");
+    EXPECT_EQ(ended.error.rejection, Rejection::kNotFound);
+    EXPECT_EQ(world.store.calls() - calls, authenticating) << id;  // no EndSession
+  }
+}
+
+TEST_F(SessionsFlowTest, TheCallerIsCheckedFirst) {
+  Outcome<Identity> ended = flow.End(Credentials(first, world.Otp(alice, 5)), bobs.session_id,
+                                     "192.0.2.1");
+  EXPECT_EQ(ended.error.code, MessageCode::kOtpIncorrect);
+  EXPECT_EQ(flow.List(Credentials(first, world.Otp(alice, 5))).error.code,
+            MessageCode::kOtpIncorrect);
+  EXPECT_FALSE((*world.store.FindSession(first.session_id))->revoked);
+}
+
+TEST_F(SessionsFlowTest, WhileTheStoreIsDownItAnswers503WithoutTryingIt) {
+  world.health.CallFailed(Error::Unavailable("store: down for the test"), "test");
+  const uint64_t calls = world.store.calls();
+  EXPECT_EQ(flow.List(Credentials(first, world.Otp(alice))).error.rejection,
+            Rejection::kUnavailable);
+  EXPECT_EQ(flow.End(Credentials(first, world.Otp(alice)), second.session_id, "192.0.2.1")
+                .error.rejection,
+            Rejection::kUnavailable);
+  EXPECT_EQ(world.store.calls(), calls);
+}
+
+TEST_F(SessionsFlowTest, AStoreThatFailsMidwayIs503AndOpensTheCircuit) {
+  world.store.FailAfter(2);  // Authenticate's reads answer; the list does not
+  EXPECT_EQ(flow.List(Credentials(first, world.Otp(alice))).error.rejection,
+            Rejection::kUnavailable);
+  EXPECT_FALSE(world.health.Up());
+}
+
+}  // namespace
+}  // namespace authgate
