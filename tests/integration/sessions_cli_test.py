@@ -206,5 +206,64 @@ class SessionsCliTest(unittest.TestCase):
         self.assertEqual(self.sessions(), [])
 
 
+class ClientSessionsTest(unittest.TestCase):
+    """The customer's side: `client sessions` and `client revoke` over the stored login."""
+
+    def setUp(self):
+        self.server = AuthgateServer()
+        self.user = self.server.add_user("carol")
+        self.base = "http://127.0.0.1:%d" % self.server.port
+        self.token_file = os.path.join(self.server.dir, "carol.json")
+
+    def tearDown(self):
+        self.server.close()
+
+    def client(self, *args, check=True):
+        return self.server.cli("client", *args, "--token-file", self.token_file, check=check)
+
+    def test_client_lists_and_ends_its_sessions(self):
+        other = self.server.login(self.user, otp=totp(self.user["totpSecret"], step_offset=-1))
+        self.assertEqual(other.status, 200, other)
+        other = other.json["details"]
+        other_id = self.server.verify(other["accessToken"], totp(self.user["totpSecret"])) \
+            .json["details"]["sessionId"]
+        time.sleep(1.1)  # the client's login is the newest
+        self.server.cli("client", "login", "--url", self.base, "--username", "carol",
+                        "--token-file", self.token_file,
+                        stdin="%s\n%s\n" % (self.user["password"], self.user["totpSecret"]))
+
+        details = json.loads(self.client("sessions", "--json").stdout)
+        sessions = details["sessions"]
+        self.assertEqual(len(sessions), 2)
+        mine, theirs = sessions
+        self.assertEqual((mine["current"], theirs["current"]), (True, False))
+        self.assertEqual(theirs["sessionId"], other_id)
+        self.assertEqual(mine["userAgent"], "authgate-client")
+
+        table = self.client("sessions").stdout.splitlines()
+        self.assertEqual(len(table), 3, table)
+        self.assertEqual(table[1].split()[:2], ["*", mine["sessionId"]])
+        self.assertEqual(table[2].split()[0], other_id)
+
+        ended = self.client("revoke", other_id)
+        self.assertEqual(ended.stdout.strip(), "ended session %s" % other_id)
+        self.assertTrue(wait_until(lambda: self.server.verify(
+            other["accessToken"], totp(self.user["totpSecret"])).status == 401, timeout=1.0))
+        self.assertEqual([s["sessionId"] for s in json.loads(
+            self.client("sessions", "--json").stdout)["sessions"]], [mine["sessionId"]])
+
+        again = self.client("revoke", other_id, check=False)
+        self.assertEqual(again.returncode, 1)
+        self.assertEqual(again.stdout, "")
+        self.assertEqual(again.stderr.strip().splitlines(), ["authgate: HTTP 404 Not_Found"])
+
+    def test_without_a_stored_login_the_client_fails_in_one_line(self):
+        for args in (("sessions",), ("revoke", "abc")):
+            result = self.client(*args, check=False)
+            self.assertEqual(result.returncode, 1)
+            self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
+            self.assertIn("client login", result.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
