@@ -7,10 +7,11 @@ import contextlib
 import json
 import os
 import sqlite3
+import subprocess
 import time
 import unittest
 
-from harness import AuthgateServer, totp, wait_until
+from harness import AuthgateServer, empty_postgres, totp, wait_until
 
 LOGIN = "/api/v1/public/auth/login"
 FIELDS = {"sessionId", "createdAt", "refreshedAt", "expiresAt", "address", "userAgent"}
@@ -20,10 +21,13 @@ def iso(seconds):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
-class SessionsCliTest(unittest.TestCase):
+class UserSessionsCli:
+    """Mixed into a TestCase whose server_env() names the store and whose sql() runs a statement
+    on it."""
+
     def setUp(self):
         # A wider otp window: each login of a test uses a step of its own, up to six of them.
-        self.server = AuthgateServer({"AUTHGATE_OTP_SKEW_STEPS": "3"})
+        self.server = AuthgateServer({"AUTHGATE_OTP_SKEW_STEPS": "3", **self.server_env()})
         self.alice = self.server.add_user("alice")
         self.logins = 0
 
@@ -59,9 +63,6 @@ class SessionsCliTest(unittest.TestCase):
         self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
         self.assertEqual(result.stdout, "")
         return result.stderr
-
-    def database(self):
-        return os.path.join(self.server.dir, "authgate-data", "authgate.db")
 
     def revocations(self):
         return [e for e in self.server.audit_events() if e["event"] == "revocation"]
@@ -111,13 +112,6 @@ class SessionsCliTest(unittest.TestCase):
         self.assertEqual(session["userAgent"], "caf\u00e9-agent/1")
         line = self.server.cli("user", "sessions", "alice").stdout.splitlines()[1]
         self.assertIn("caf\\xc3\\xa9-agent/1", line)  # the table escapes what is not ASCII
-        # Bytes that are not UTF-8 (written to the store by hand): replaced, never a crash.
-        with contextlib.closing(sqlite3.connect(self.database(), timeout=10)) as db:
-            db.execute("UPDATE sessions SET user_agent = CAST(? AS TEXT)", (b"bad\xff\xfe",))
-            db.commit()
-        [session] = self.sessions()
-        self.assertEqual(session["userAgent"], "bad\ufffd\ufffd")
-        self.assertIn("bad\\xff\\xfe", self.server.cli("user", "sessions", "alice").stdout)
 
     def test_only_live_sessions_are_listed(self):
         ended = self.login()
@@ -185,18 +179,14 @@ class SessionsCliTest(unittest.TestCase):
         self.assertEqual(self.revocations(), [])
 
     def test_ten_thousand_sessions_are_listed_and_ended(self):
-        alice_id = self.alice["id"]
         now = int(time.time())
-        with contextlib.closing(sqlite3.connect(self.database(), timeout=10)) as db:
-            db.executemany(
-                "INSERT INTO sessions(id, user_id, created_at, expires_at, address, user_agent) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (("seeded%05d" % i, alice_id, now - 20000 + i, now + 3600, "192.0.2.1",
-                  "seeder/%d" % i) for i in range(10000)))
-            db.commit()
+        self.sql("INSERT INTO sessions(id, user_id, created_at, expires_at, address, user_agent) "
+                 "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 9999) "
+                 "SELECT 'seeded' || (10000 + i), %d, %d + i, %d, '192.0.2.1', 'seeder' FROM n"
+                 % (self.alice["id"], now - 20000, now + 3600))
         listed = self.sessions()
         self.assertEqual(len(listed), 10000)
-        self.assertEqual(listed[0]["sessionId"], "seeded09999")
+        self.assertEqual(listed[0]["sessionId"], "seeded19999")
         created = [s["createdAt"] for s in listed]
         self.assertEqual(created, sorted(created, reverse=True))
         text = self.server.cli("user", "sessions", "alice").stdout.splitlines()
@@ -204,6 +194,35 @@ class SessionsCliTest(unittest.TestCase):
         self.assertEqual(self.server.cli("user", "revoke", "alice", "--all").stdout.strip(),
                          "ended 10000 sessions of alice")
         self.assertEqual(self.sessions(), [])
+
+
+class SqliteUserSessionsTest(UserSessionsCli, unittest.TestCase):
+    def server_env(self):
+        return {}
+
+    def sql(self, statement, parameters=()):
+        database = os.path.join(self.server.dir, "authgate-data", "authgate.db")
+        with contextlib.closing(sqlite3.connect(database, timeout=10)) as db:
+            db.execute(statement, parameters)
+            db.commit()
+
+    def test_bytes_that_are_not_utf8_are_replaced_never_a_crash(self):
+        self.login()
+        self.sql("UPDATE sessions SET user_agent = CAST(? AS TEXT)", (b"bad\xff\xfe",))
+        [session] = self.sessions()
+        self.assertEqual(session["userAgent"], "bad\ufffd\ufffd")
+        self.assertIn("bad\\xff\\xfe", self.server.cli("user", "sessions", "alice").stdout)
+
+
+@unittest.skipUnless(os.environ.get("AUTHGATE_TEST_PG_URL_FILE"), "needs the PostgreSQL fixture")
+class PostgresUserSessionsTest(UserSessionsCli, unittest.TestCase):
+    def server_env(self):
+        self.url = empty_postgres()
+        return {"AUTHGATE_DB": self.url}
+
+    def sql(self, statement):
+        subprocess.run(["psql", self.url, "-q", "-v", "ON_ERROR_STOP=1", "-c", statement],
+                       check=True, capture_output=True)
 
 
 class ClientSessionsTest(unittest.TestCase):
