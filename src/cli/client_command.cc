@@ -1,7 +1,9 @@
 // `authgate client`: the customer's side of the API. `client login` stores the tokens and the
 // TOTP secret in a 0600 file; `client call` sends a request with `Authorization` and a fresh
-// `otp`, refreshing the access token first when it has expired. Over http:// or https:// (the
-// server's certificate verified against the system's CAs or --cacert, and its host name).
+// `otp`, refreshing the access token first when it has expired; `client sessions` and
+// `client revoke` list and end the customer's own sessions (SPEC §10.4) the same way. Over
+// http:// or https:// (the server's certificate verified against the system's CAs or --cacert,
+// and its host name).
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -15,11 +17,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/session_table.h"
 #include "core/clock.h"
 #include "core/encoding.h"
 #include "core/random.h"
@@ -154,15 +158,31 @@ Status SaveState(const std::string& path, const json& state) {
   return Status::Ok();
 }
 
+// The fields `client login` writes, each of its type: reading them then never throws.
+bool IsClientState(const json& state) {
+  if (!state.is_object()) return false;
+  auto has = [&state](const char* key, bool (json::*is_type)() const noexcept) {
+    const auto found = state.find(key);
+    return found != state.end() && ((*found).*is_type)();
+  };
+  auto absent_or = [&state, &has](const char* key, bool (json::*is_type)() const noexcept) {
+    return !state.contains(key) || has(key, is_type);
+  };
+  return has("url", &json::is_string) && has("accessToken", &json::is_string) &&
+         absent_or("refreshToken", &json::is_string) &&
+         absent_or("totpSecret", &json::is_string) && absent_or("cacert", &json::is_string) &&
+         absent_or("accessExpiresAt", &json::is_number_integer);
+}
+
 Result<json> LoadState(const std::string& path) {
   std::ifstream in(path);
   if (!in) return Error{"no session in '" + path + "': run `authgate client login` first"};
   json state = json::parse(in, nullptr, false);
-  if (!state.is_object() || !state.contains("url") || !state.contains("accessToken")) {
-    return Error{"'" + path + "' is not an authgate client file"};
-  }
+  if (!IsClientState(state)) return Error{"'" + path + "' is not an authgate client file"};
   return state;
 }
+
+std::string BaseUrl(const json& state) { return state["url"].get<std::string>(); }
 
 Result<std::string> ReadSecretFrom(const std::string& file, const char* what) {
   std::string line;
@@ -192,6 +212,142 @@ bool TakeTokens(const Reply& reply, json& state) {
   state["refreshToken"] = details.value("refreshToken", "");
   state["accessExpiresAt"] = now + details.value("expiresIn", 0);
   return true;
+}
+
+// What every authorized command takes: the session file of `client login` and a CA file.
+struct ApiOptions {
+  std::string token_file = DefaultTokenFile();
+  std::string cacert;
+};
+
+void AddApiOptions(CLI::App& command, ApiOptions& api) {
+  command.add_option("--token-file", api.token_file, "the session file of `client login`");
+  command.add_option("--cacert", api.cacert,
+                     "https: trust the CA certificates in this PEM file (default: the one "
+                     "given to `client login`, else the system's)");
+}
+
+// The stored login, ready to send authorized requests.
+struct ApiSession {
+  json state;
+  std::string cacert;
+};
+
+// Loads the stored login; refreshes its access token first (and saves the new tokens) when it
+// has expired or expires within 5 s.
+Result<ApiSession> OpenApiSession(const ApiOptions& api) {
+  InitCrypto();
+  Result<json> state = LoadState(api.token_file);
+  if (!state) return state.failure();
+  ApiSession session{std::move(*state), api.cacert};
+  if (session.cacert.empty()) session.cacert = session.state.value("cacert", "");
+  if (session.state.value("accessExpiresAt", int64_t{0}) > SystemClock().NowSeconds() + 5) {
+    return session;
+  }
+  Result<Reply> refreshed =
+      Send("POST", BaseUrl(session.state) + "/api/v1/public/auth/refresh",
+           {{"Content-Type", "application/json"}},
+           json{{"refreshToken", session.state.value("refreshToken", "")}}.dump(), session.cacert);
+  if (!refreshed) return refreshed.failure();
+  if (!TakeTokens(*refreshed, session.state)) {
+    return Error{"refresh refused (log in again): " + refreshed->body};
+  }
+  Status saved = SaveState(api.token_file, session.state);
+  if (!saved) return saved.failure();
+  return session;
+}
+
+// One request with `Authorization: Bearer` and a fresh `otp`.
+Result<Reply> SendAuthorized(const ApiSession& session, const std::string& method,
+                             const std::string& url, const std::string& body) {
+  return Send(method, url,
+              {{"Authorization", "Bearer " + session.state.value("accessToken", "")},
+               {"otp", CurrentOtp(session.state)}},
+              body, session.cacert);
+}
+
+// The one stderr line of a failed answer: its status and the envelope's error codes.
+std::string FailureLine(const Reply& reply) {
+  std::string line = "HTTP " + std::to_string(reply.status);
+  const json answer = json::parse(reply.body, nullptr, false);
+  const auto errors = answer.is_object() ? answer.find("errors") : answer.end();
+  if (errors == answer.end() || !errors->is_array()) return line;
+  for (const json& error : *errors) {
+    const auto code = error.is_object() ? error.find("messageCode") : error.end();
+    if (code != error.end() && code->is_string()) line += " " + code->get<std::string>();
+  }
+  return line;
+}
+
+// A callback that runs `body`; the error it returns becomes one stderr line and exit code 1.
+template <typename Body>
+std::function<void()> Reporting(int* exit_code, Body body) {
+  return [exit_code, body] {
+    Status status = body();
+    if (!status) *exit_code = Fail(status.error());
+  };
+}
+
+// GET /api/v1/auth/sessions (SPEC §10.4): a table marking the current session, or with
+// `as_json` the answer's `details` as they came.
+Status ShowSessions(const ApiOptions& api, bool as_json) {
+  Result<ApiSession> session = OpenApiSession(api);
+  if (!session) return session.failure();
+  Result<Reply> reply =
+      SendAuthorized(*session, "GET", BaseUrl(session->state) + "/api/v1/auth/sessions", "");
+  if (!reply) return reply.failure();
+  if (reply->status != 200) return Error{FailureLine(*reply)};
+  const json answer = json::parse(reply->body, nullptr, false);
+  const auto details = answer.is_object() ? answer.find("details") : answer.end();
+  if (details == answer.end()) return Error{"the server's answer has no details: " + reply->body};
+  if (as_json) {
+    std::cout << JsonText(*details) << std::endl;
+    return Status::Ok();
+  }
+  const auto sessions = details->is_object() ? details->find("sessions") : details->end();
+  if (sessions == details->end() || !sessions->is_array()) {
+    return Error{"the server's answer lists no sessions: " + reply->body};
+  }
+  PrintSessionTable(std::cout, *sessions, true);
+  return Status::Ok();
+}
+
+// DELETE /api/v1/auth/sessions/{id}: ends one of the caller's own sessions.
+Status EndOwnSession(const ApiOptions& api, const std::string& session_id) {
+  Result<ApiSession> session = OpenApiSession(api);
+  if (!session) return session.failure();
+  Result<Reply> reply = SendAuthorized(
+      *session, "DELETE",
+      BaseUrl(session->state) + "/api/v1/auth/sessions/" + UriEncode(session_id), "");
+  if (!reply) return reply.failure();
+  if (reply->status != 200) return Error{FailureLine(*reply)};
+  std::cout << "ended session " << Printable(session_id) << std::endl;
+  return Status::Ok();
+}
+
+void RegisterClientSessions(CLI::App& client, int* exit_code) {
+  struct SessionsOptions {
+    bool json = false;
+    ApiOptions api;
+  };
+  auto list = std::make_shared<SessionsOptions>();
+  CLI::App* sessions = client.add_subcommand(
+      "sessions", "list your live sessions, newest first (* marks this one)");
+  sessions->add_flag("--json", list->json, "print the server's details as JSON");
+  AddApiOptions(*sessions, list->api);
+  sessions->callback(Reporting(exit_code, [list] { return ShowSessions(list->api, list->json); }));
+
+  struct RevokeOptions {
+    std::string session_id;
+    ApiOptions api;
+  };
+  auto revoke = std::make_shared<RevokeOptions>();
+  CLI::App* revoke_command = client.add_subcommand("revoke", "end one of your sessions");
+  revoke_command->add_option("ID", revoke->session_id, "the session id (see `client sessions`)")
+      ->required();
+  AddApiOptions(*revoke_command, revoke->api);
+  revoke_command->callback(
+      Reporting(exit_code, [revoke] { return EndOwnSession(revoke->api, revoke->session_id); }));
 }
 
 }  // namespace
@@ -251,8 +407,7 @@ void RegisterClient(CLI::App& app, int* exit_code) {
     std::string method = "GET";
     std::string data;
     std::string url;
-    std::string cacert;
-    std::string token_file = DefaultTokenFile();
+    ApiOptions api;
   };
   auto call = std::make_shared<CallOptions>();
   CLI::App* call_command = client->add_subcommand(
@@ -260,32 +415,11 @@ void RegisterClient(CLI::App& app, int* exit_code) {
   call_command->add_option("-X,--request", call->method, "HTTP method (default GET)");
   call_command->add_option("-d,--data", call->data, "request body (JSON)");
   call_command->add_option("URL", call->url, "the API URL to call")->required();
-  call_command->add_option("--token-file", call->token_file, "the session file of `client login`");
-  call_command->add_option("--cacert", call->cacert,
-                           "https: trust the CA certificates in this PEM file (default: the one "
-                           "given to `client login`, else the system's)");
+  AddApiOptions(*call_command, call->api);
   call_command->callback([call, exit_code] {
-    InitCrypto();
-    Result<json> state = LoadState(call->token_file);
-    if (!state) return void(*exit_code = Fail(state.error()));
-    const std::string cacert = call->cacert.empty() ? (*state).value("cacert", "") : call->cacert;
-    if ((*state).value("accessExpiresAt", int64_t{0}) <= SystemClock().NowSeconds() + 5) {
-      Result<Reply> refreshed = Send("POST", (*state)["url"].get<std::string>() + "/api/v1/public/auth/refresh",
-                                     {{"Content-Type", "application/json"}},
-                                     json{{"refreshToken", (*state).value("refreshToken", "")}}.dump(),
-                                     cacert);
-      if (!refreshed) return void(*exit_code = Fail(refreshed.error()));
-      if (!TakeTokens(*refreshed, *state)) {
-        return void(*exit_code = Fail("refresh refused (log in again): " + refreshed->body));
-      }
-      Status saved = SaveState(call->token_file, *state);
-      if (!saved) return void(*exit_code = Fail(saved.error()));
-    }
-    Result<Reply> reply =
-        Send(call->method, call->url,
-             {{"Authorization", "Bearer " + (*state)["accessToken"].get<std::string>()},
-              {"otp", CurrentOtp(*state)}},
-             call->data, cacert);
+    Result<ApiSession> session = OpenApiSession(call->api);
+    if (!session) return void(*exit_code = Fail(session.error()));
+    Result<Reply> reply = SendAuthorized(*session, call->method, call->url, call->data);
     if (!reply) return void(*exit_code = Fail(reply.error()));
     std::cout << reply->body << std::endl;
     if (reply->status < 200 || reply->status >= 300) {
@@ -293,6 +427,8 @@ void RegisterClient(CLI::App& app, int* exit_code) {
       *exit_code = 1;
     }
   });
+
+  RegisterClientSessions(*client, exit_code);
 }
 
 }  // namespace authgate::cli

@@ -58,6 +58,17 @@ int Fail(const std::string& message) {
 
 bool ValidUsername(const std::string& name) { return IsPossibleUsername(name); }
 
+Error NoSuchUser(const std::string& username) {
+  return Error{"no such user '" + username + "'", ErrorCode::kNotFound};
+}
+
+Result<UserRecord> RequireUser(Store& store, const std::string& username) {
+  Result<std::optional<UserRecord>> found = store.FindUserByName(username);
+  if (!found) return found.failure();
+  if (!found->has_value()) return NoSuchUser(username);
+  return **found;
+}
+
 Result<Config> LoadConfig(const GlobalOptions& options) {
   std::string text;
   if (!options.config_file.empty()) {

@@ -2,6 +2,7 @@
 // environment overrides, the choice of store (SPEC.md §7 precedence) and the master key.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -49,5 +50,24 @@ int Fail(const std::string& message);
 
 // Usernames accepted by `user add`: 1–64 characters of [A-Za-z0-9._@+-].
 bool ValidUsername(const std::string& name);
+
+// The user named `username`; a kNotFound error "no such user 'NAME'" when there is none.
+Error NoSuchUser(const std::string& username);
+Result<UserRecord> RequireUser(Store& store, const std::string& username);
+
+// A command's callback: runs `body` with an open context; a failure to open it or an error
+// `body` returns becomes one line on stderr and exit code 1.
+template <typename Body>
+std::function<void()> WithContext(const GlobalOptions& options, int* exit_code, Body body) {
+  return [&options, exit_code, body] {
+    Result<Context> context = OpenContext(options);
+    if (!context) {
+      *exit_code = Fail(context.error());
+      return;
+    }
+    Status status = body(*context);
+    if (!status) *exit_code = Fail(status.error());
+  };
+}
 
 }  // namespace authgate::cli

@@ -144,31 +144,6 @@ json UserJson(const UserRecord& user, const AttemptState& attempts, int64_t now,
           {"failedAttempts", Forgotten(attempts, now, policy) ? 0 : attempts.count}};
 }
 
-// Runs `body` with an open context; failures become one line on stderr and exit code 1.
-template <typename Body>
-std::function<void()> WithContext(const GlobalOptions& options, int* exit_code, Body body) {
-  return [&options, exit_code, body] {
-    Result<Context> context = OpenContext(options);
-    if (!context) {
-      *exit_code = Fail(context.error());
-      return;
-    }
-    Status status = body(*context);
-    if (!status) *exit_code = Fail(status.error());
-  };
-}
-
-Error NoSuchUser(const std::string& username) {
-  return Error{"no such user '" + username + "'", ErrorCode::kNotFound};
-}
-
-Result<UserRecord> RequireUser(Store& store, const std::string& username) {
-  Result<std::optional<UserRecord>> found = store.FindUserByName(username);
-  if (!found) return found.failure();
-  if (!found->has_value()) return NoSuchUser(username);
-  return **found;
-}
-
 // A change of one user by name: its store error, or an error when no user has that name.
 Status Updated(const Result<UserUpdate>& update, const std::string& username) {
   if (!update) return update.failure();
@@ -533,6 +508,8 @@ void RegisterUser(CLI::App& app, const GlobalOptions& options, int* exit_code) {
     std::cout << std::flush;
     return Status::Ok();
   }));
+
+  RegisterUserSessions(*user, options, exit_code);
 }
 
 }  // namespace authgate::cli
