@@ -74,7 +74,8 @@ class AuthService {
   StoreHealth& health() { return health_; }
   // For /metrics: failed store calls and the probes' verdicts.
   StoreGauges store_gauges() const {
-    return {health_.errors(), health_.Up(), health_.Writable(std::chrono::steady_clock::now())};
+    return {health_.errors(), health_.Up(), health_.Writable(std::chrono::steady_clock::now()),
+            context_.store.CommitGroups()};
   }
 
  private:

@@ -86,6 +86,26 @@ void Metrics::Histogram::Observe(double seconds) {
   stripe.sum_ns.fetch_add(static_cast<uint64_t>(seconds * 1e9), std::memory_order_relaxed);
 }
 
+namespace {
+
+// How many write operations each commit carried (SQLite's group commit), as a histogram.
+void RenderCommitGroups(const CommitGroupStats& stats, std::ostringstream& out) {
+  out << "# HELP authgate_store_commit_group_size Write operations per commit (SQLite commits "
+         "concurrent writes together).\n";
+  out << "# TYPE authgate_store_commit_group_size histogram\n";
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < stats.groups.size(); ++i) {
+    cumulative += stats.groups[i];
+    out << "authgate_store_commit_group_size_bucket{le=\"" << (1u << i) << "\"} " << cumulative
+        << "\n";
+  }
+  out << "authgate_store_commit_group_size_bucket{le=\"+Inf\"} " << cumulative << "\n";
+  out << "authgate_store_commit_group_size_sum " << stats.operations << "\n";
+  out << "authgate_store_commit_group_size_count " << cumulative << "\n";
+}
+
+}  // namespace
+
 std::string Metrics::Render(size_t hash_queue_depth, const StoreGauges& store) const {
   std::ostringstream out;
   std::lock_guard<std::mutex> lock(mutex_);
@@ -140,6 +160,7 @@ std::string Metrics::Render(size_t hash_queue_depth, const StoreGauges& store) c
   out << "# TYPE authgate_store_up gauge\n";
   out << "authgate_store_up{probe=\"read\"} " << (store.reads_up ? 1 : 0) << "\n";
   out << "authgate_store_up{probe=\"write\"} " << (store.writes_up ? 1 : 0) << "\n";
+  if (store.commit_groups) RenderCommitGroups(*store.commit_groups, out);
   return out.str();
 }
 

@@ -8,10 +8,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "store/store.h"
 
 namespace authgate {
 
@@ -42,6 +45,7 @@ struct StoreGauges {
   uint64_t errors = 0;
   bool reads_up = true;
   bool writes_up = true;
+  std::optional<CommitGroupStats> commit_groups;  // SQLite's group commit (store.h)
 };
 
 class Metrics {

@@ -37,7 +37,10 @@ std::optional<Error> GroupCommit::Run(const Operation& operation) {
   queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(size));
   running_ = 0;
   ++groups_;
-  operations_ += size;
+  stats_.operations += size;
+  size_t bucket = 0;
+  while ((size_t{1} << bucket) < size) ++bucket;  // size ≤ kMaxGroup = 2^7
+  ++stats_.groups[bucket];
   for (Waiter* waiter : group) {
     waiter->done = true;
     waiter->wake.notify_one();
@@ -92,7 +95,12 @@ uint64_t GroupCommit::groups() const {
 
 uint64_t GroupCommit::operations() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return operations_;
+  return stats_.operations;
+}
+
+CommitGroupStats GroupCommit::stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stats_;
 }
 
 size_t GroupCommit::queued() const {

@@ -31,6 +31,7 @@
 #include "core/result.h"
 #include "store/connection_pool.h"
 #include "store/dialect.h"
+#include "store/store.h"
 
 namespace authgate {
 
@@ -51,6 +52,7 @@ class GroupCommit {
   // Counts since construction, for tests and metrics.
   uint64_t groups() const;
   uint64_t operations() const;
+  CommitGroupStats stats() const;
   // Callers waiting for a group to begin (not those of the group running now), for tests.
   size_t queued() const;
 
@@ -80,7 +82,7 @@ class GroupCommit {
   std::deque<Waiter*> queue_;  // the front one leads (or will, once woken)
   size_t running_ = 0;         // how many at the front of queue_ form the running group
   uint64_t groups_ = 0;
-  uint64_t operations_ = 0;
+  CommitGroupStats stats_;
 };
 
 }  // namespace authgate

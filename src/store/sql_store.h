@@ -78,6 +78,11 @@ class SqlStore final : public Store {
   Status Prune(int64_t now, int64_t access_ttl_s, const LockoutPolicy& lockout) override;
   Status Heartbeat(const std::string& instance_id, int64_t now) override;
 
+  std::optional<CommitGroupStats> CommitGroups() const override {
+    if (!group_) return std::nullopt;
+    return group_->stats();
+  }
+
   // Where commits are grouped: `hook` runs after each group's commit, before any of its callers
   // returns (GroupCommit::set_after_commit). For fault injection; call before any operation.
   void SetAfterCommitHook(std::function<void()> hook) {

@@ -10,6 +10,7 @@
 // appended to a change log that instances poll (ChangesSince) to invalidate their caches.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -143,6 +144,13 @@ struct Change {
   std::string ref;  // user id, session id, or "" for keys
 };
 
+// How concurrent writes were committed together (store/group_commit.h): groups[i] counts the
+// commits of at most 2^i operations (and more than 2^(i-1)), i = 0 … 7.
+struct CommitGroupStats {
+  std::array<uint64_t, 8> groups{};
+  uint64_t operations = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -264,6 +272,9 @@ class Store {
   // written since `now - kHeartbeatRetentionS` (stopped long ago) are deleted. It fails when
   // writes fail (a full disk, a read-only database), even while reads answer.
   virtual Status Heartbeat(const std::string& instance_id, int64_t now) = 0;
+
+  // Where the store commits concurrent writes together: how (for /metrics); else nothing.
+  virtual std::optional<CommitGroupStats> CommitGroups() const { return std::nullopt; }
 };
 
 // How long a heartbeat row outlives its instance's last write.

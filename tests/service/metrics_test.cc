@@ -25,11 +25,30 @@ TEST(StripedCounter, SumsEveryThreadsAdds) {
 
 TEST(Metrics, RenderShowsTheStoreProbes) {
   Metrics metrics;
-  const std::string text = metrics.Render(0, {3, true, false});
+  const std::string text = metrics.Render(0, {3, true, false, std::nullopt});
   EXPECT_NE(text.find("authgate_store_errors_total 3\n"), std::string::npos) << text;
   EXPECT_NE(text.find("# TYPE authgate_store_up gauge\n"), std::string::npos) << text;
   EXPECT_NE(text.find("authgate_store_up{probe=\"read\"} 1\n"), std::string::npos) << text;
   EXPECT_NE(text.find("authgate_store_up{probe=\"write\"} 0\n"), std::string::npos) << text;
+}
+
+TEST(Metrics, RenderShowsCommitGroupSizesOnlyWhereTheStoreGroups) {
+  Metrics metrics;
+  EXPECT_EQ(metrics.Render(0, {}).find("authgate_store_commit_group_size"), std::string::npos);
+  CommitGroupStats groups;
+  groups.groups[0] = 2;  // two commits of one operation
+  groups.groups[3] = 1;  // one of 5..8
+  groups.operations = 9;
+  const std::string text = metrics.Render(0, {0, true, true, groups});
+  EXPECT_NE(text.find("# TYPE authgate_store_commit_group_size histogram\n"), std::string::npos);
+  EXPECT_NE(text.find("authgate_store_commit_group_size_bucket{le=\"1\"} 2\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("authgate_store_commit_group_size_bucket{le=\"4\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("authgate_store_commit_group_size_bucket{le=\"8\"} 3\n"), std::string::npos);
+  EXPECT_NE(text.find("authgate_store_commit_group_size_bucket{le=\"+Inf\"} 3\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("authgate_store_commit_group_size_sum 9\n"), std::string::npos);
+  EXPECT_NE(text.find("authgate_store_commit_group_size_count 3\n"), std::string::npos);
 }
 
 TEST(Metrics, RenderSumsHistogramStripes) {

@@ -101,6 +101,10 @@ TEST_F(GroupCommitTest, ConcurrentWritersShareCommits) {
   EXPECT_EQ(Rows(), 41);
   EXPECT_EQ(group_->operations(), 41u);
   EXPECT_EQ(group_->groups(), 2u);  // the slow one's, then the 40 that queued behind it
+  const CommitGroupStats stats = group_->stats();
+  EXPECT_EQ(stats.groups[0], 1u);  // 1
+  EXPECT_EQ(stats.groups[6], 1u);  // 33..64
+  EXPECT_EQ(stats.operations, 41u);
 }
 
 TEST_F(GroupCommitTest, EveryCallerReturnsAfterTheCommitThatHoldsItsWrites) {
