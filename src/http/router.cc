@@ -20,11 +20,20 @@ enum class Route {
   kOpenApi
 };
 
+// The path parameter of a route that ends in one ("{sessionId}").
+constexpr std::string_view kParameterMark = "{";
+
 struct RouteEntry {
+  constexpr RouteEntry(std::string_view path, Route route, http::verb method,
+                       std::string_view allow)
+      : path(path), route(route), method(method), allow(allow),
+        parameter_at(path.find(kParameterMark)) {}
+
   std::string_view path;
   Route route;
   http::verb method;
   std::string_view allow;
+  size_t parameter_at;  // where the path parameter begins, or npos (found at compile time)
 };
 
 constexpr RouteEntry kRoutes[] = {
@@ -41,13 +50,10 @@ constexpr RouteEntry kRoutes[] = {
     {"/openapi.json", Route::kOpenApi, http::verb::get, "GET"},
 };
 
-// The path parameter of a route that ends in one ("{sessionId}").
-constexpr std::string_view kParameterMark = "{";
-
 // True when `path` is `entry`'s: the same, or, for a route with a parameter, the same up to it
 // followed by a non-empty segment (no further '/'). `parameter` gets that segment.
 bool Matches(const RouteEntry& entry, std::string_view path, std::string_view* parameter) {
-  const size_t mark = entry.path.find(kParameterMark);
+  const size_t mark = entry.parameter_at;
   if (mark == std::string_view::npos) return entry.path == path;
   if (path.size() <= mark || path.substr(0, mark) != entry.path.substr(0, mark)) return false;
   const std::string_view segment = path.substr(mark);
