@@ -1,3 +1,4 @@
+#include <malloc.h>
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -256,7 +257,14 @@ int RunServer(const Config& config, const ListenPlan& plan, Core core, bool help
   return 0;
 }
 
+// Blocks of 1 MiB and more are mapped for themselves and unmapped when freed. glibc's default
+// raises that threshold past the largest block freed so far: after the start-up timing of the
+// Argon2id libraries (19 MiB each) that memory would stay resident in a thread's arena for the
+// server's life. The hash helpers (their own processes) keep the default and reuse theirs.
+void ReturnLargeBlocksToTheSystem() { ::mallopt(M_MMAP_THRESHOLD, 1 << 20); }
+
 int Serve(const GlobalOptions& options, const std::string& listen_override) {
+  ReturnLargeBlocksToTheSystem();
   Result<Context> context = OpenContext(options);
   if (!context) return Fail(context.error());
   const Config& config = context->config;

@@ -1,6 +1,7 @@
 """Hardening: abusive clients, and a crash in the middle of a login/refresh storm."""
 import json
 import os
+import re
 import resource
 import signal
 import socket
@@ -141,6 +142,27 @@ class EnumerationTest(unittest.TestCase):
             median = {k: sorted(v)[len(v) // 2] for k, v in samples.items()}
             difference = abs(median["known"] - median["ghost"]) / median["known"]
             self.assertLess(difference, 0.10, median)
+        finally:
+            server.close()
+
+
+class MemoryTest(unittest.TestCase):
+    def test_choosing_the_argon2id_library_leaves_no_hash_memory_resident(self):
+        # At start the server times each Argon2id library (19 MiB each at these parameters) on
+        # a thread of its own; that memory must go back to the system, not stay in an arena.
+        server = AuthgateServer({"AUTHGATE_PASSWORD_MEMORY_KIB": "19456", "AUTHGATE_PASSWORD_ITERATIONS": "2"})
+        try:
+            self.assertTrue(wait_until(lambda: any("password verification:" in line
+                                                   for line in server.stderr_lines), 60))
+            with open("/proc/%d/maps" % server.process.pid) as f:
+                if re.search(r"lib[at]san", f.read()):
+                    self.skipTest("a sanitizer's allocator keeps freed blocks in quarantine")
+            resident = []
+            with open("/proc/%d/smaps" % server.process.pid) as f:
+                for line in f:
+                    if line.startswith("Rss:"):
+                        resident.append(int(line.split()[1]))
+            self.assertLess(max(resident), 8 * 1024, "a mapping of %d KiB is resident" % max(resident))
         finally:
             server.close()
 
