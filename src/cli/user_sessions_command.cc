@@ -14,11 +14,14 @@ namespace {
 
 using nlohmann::json;
 
+// How long an access token of the configured servers authorizes: it keeps a session live.
+int64_t AccessTtl(const Context& context) { return context.config.tokens.access_ttl_s; }
+
 Status ListUserSessions(Context& context, const std::string& username, bool as_json) {
   Result<UserRecord> user = RequireUser(*context.store, username);
   if (!user) return user.failure();
   Result<std::vector<SessionInfo>> sessions =
-      context.store->ListSessions(user->id, SystemClock().NowSeconds());
+      context.store->ListSessions(user->id, SystemClock().NowSeconds(), AccessTtl(context));
   if (!sessions) return sessions.failure();
   json listed = json::array();
   for (const SessionInfo& session : *sessions) listed.push_back(SessionJson(session));
@@ -38,7 +41,7 @@ struct RevokeOptions {
 
 Status EndOneSession(Context& context, const UserRecord& user, const std::string& session_id) {
   Result<SessionEnd> ended =
-      context.store->EndSession(user.id, session_id, SystemClock().NowSeconds());
+      context.store->EndSession(user.id, session_id, SystemClock().NowSeconds(), AccessTtl(context));
   if (!ended) return ended.failure();
   if (*ended == SessionEnd::kNoSuchSession) {
     return Error{"'" + user.username + "' has no live session '" + session_id + "'",
@@ -50,7 +53,8 @@ Status EndOneSession(Context& context, const UserRecord& user, const std::string
 }
 
 Status EndEverySession(Context& context, const UserRecord& user) {
-  Result<int64_t> ended = context.store->EndAllSessions(user.id, SystemClock().NowSeconds());
+  Result<int64_t> ended =
+      context.store->EndAllSessions(user.id, SystemClock().NowSeconds(), AccessTtl(context));
   if (!ended) return ended.failure();
   const std::string count = std::to_string(*ended) + (*ended == 1 ? " session" : " sessions");
   AuditOperatorAction(context, "revocation", user.username, count + " ended");

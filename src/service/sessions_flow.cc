@@ -23,7 +23,8 @@ Outcome<SessionList> SessionsFlow::List(const RequestCredentials& credentials) {
     return Outcome<SessionList>::Fail(caller.error.rejection, caller.error.code,
                                       caller.error.field);
   }
-  Result<std::vector<SessionInfo>> listed = context_.store.ListSessions(caller.value->user_id, now);
+  Result<std::vector<SessionInfo>> listed =
+      context_.store.ListSessions(caller.value->user_id, now, context_.settings.access_ttl_s);
   if (!listed) {
     context_.health.CallFailed(listed.failure(), "sessions: list");
     return Outcome<SessionList>::Unavailable();
@@ -40,7 +41,8 @@ Outcome<Identity> SessionsFlow::End(const RequestCredentials& credentials,
   if (!caller.value) return caller;
   const Identity& identity = *caller.value;
   Result<SessionEnd> ended = IsPossibleSessionId(session_id)
-                                 ? context_.store.EndSession(identity.user_id, session_id, now)
+                                 ? context_.store.EndSession(identity.user_id, session_id, now,
+                                                             context_.settings.access_ttl_s)
                                  : Result<SessionEnd>(SessionEnd::kNoSuchSession);
   if (!ended) {
     context_.health.CallFailed(ended.failure(), "sessions: end one");
