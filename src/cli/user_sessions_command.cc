@@ -1,7 +1,8 @@
 // `authgate user sessions` and `authgate user revoke` (SPEC §10.4): the operator's view of a
-// user's live sessions (the API's fields, without `current`) and the ending of one or all of
-// them. An ended session is refused by running servers through the store's change log; each
-// revoke writes an operator audit line.
+// user's live sessions (the API's fields, without `current`; every one of them, not only the
+// API's newest kMaxListedSessions) and the ending of one or all of them. An ended session is
+// refused by running servers through the store's change log; each revoke writes an operator audit
+// line.
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -20,8 +21,8 @@ int64_t AccessTtl(const Context& context) { return context.config.tokens.access_
 Status ListUserSessions(Context& context, const std::string& username, bool as_json) {
   Result<UserRecord> user = RequireUser(*context.store, username);
   if (!user) return user.failure();
-  Result<std::vector<SessionInfo>> sessions =
-      context.store->ListSessions(user->id, SystemClock().NowSeconds(), AccessTtl(context));
+  Result<std::vector<SessionInfo>> sessions = context.store->ListSessions(
+      user->id, SystemClock().NowSeconds(), AccessTtl(context), kEverySession);
   if (!sessions) return sessions.failure();
   json listed = json::array();
   for (const SessionInfo& session : *sessions) listed.push_back(SessionJson(session));
@@ -40,8 +41,8 @@ struct RevokeOptions {
 };
 
 Status EndOneSession(Context& context, const UserRecord& user, const std::string& session_id) {
-  Result<SessionEnd> ended =
-      context.store->EndSession(user.id, session_id, SystemClock().NowSeconds(), AccessTtl(context));
+  Result<SessionEnd> ended = context.store->EndSession(
+      user.id, session_id, SystemClock().NowSeconds(), AccessTtl(context));
   if (!ended) return ended.failure();
   if (*ended == SessionEnd::kNoSuchSession) {
     return Error{"'" + user.username + "' has no live session '" + session_id + "'",

@@ -23,8 +23,8 @@ Outcome<SessionList> SessionsFlow::List(const RequestCredentials& credentials) {
     return Outcome<SessionList>::Fail(caller.error.rejection, caller.error.code,
                                       caller.error.field);
   }
-  Result<std::vector<SessionInfo>> listed =
-      context_.store.ListSessions(caller.value->user_id, now, context_.settings.access_ttl_s);
+  Result<std::vector<SessionInfo>> listed = context_.store.ListSessions(
+      caller.value->user_id, now, context_.settings.access_ttl_s, kMaxListedSessions);
   if (!listed) {
     context_.health.CallFailed(listed.failure(), "sessions: list");
     return Outcome<SessionList>::Unavailable();

@@ -525,13 +525,15 @@ Result<SessionEnd> SqlStore::RevokeSession(const std::string& session_id, int64_
 }
 
 Result<std::vector<SessionInfo>> SqlStore::ListSessions(int64_t user_id, int64_t now,
-                                                        int64_t access_ttl_s) {
+                                                        int64_t access_ttl_s, int64_t limit) {
   using Sessions = std::vector<SessionInfo>;
   return WithConnection<Sessions>([&](SqlConnection& c) {
+    std::vector<SqlValue> parameters = LiveSessionParameters(user_id, now, access_ttl_s);
+    parameters.emplace_back(limit);
     Rows r = c.Run(std::string("SELECT id, created_at, refreshed_at, expires_at, address, "
                                "user_agent FROM sessions WHERE ") +
-                       kLiveSessionOfUser + " ORDER BY created_at DESC, id",
-                   LiveSessionParameters(user_id, now, access_ttl_s));
+                       kLiveSessionOfUser + " ORDER BY created_at DESC, id LIMIT $4",
+                   parameters);
     Sessions sessions;
     sessions.reserve(static_cast<size_t>(r->Count()));
     for (int row = 0; row < r->Count(); ++row) {
@@ -544,8 +546,8 @@ Result<std::vector<SessionInfo>> SqlStore::ListSessions(int64_t user_id, int64_t
   });
 }
 
-Result<SessionEnd> SqlStore::EndSession(int64_t user_id, const std::string& session_id,
-                                        int64_t now, int64_t access_ttl_s) {
+Result<SessionEnd> SqlStore::EndSession(int64_t user_id, const std::string& session_id, int64_t now,
+                                        int64_t access_ttl_s) {
   return InTransaction<SessionEnd>([&](SqlConnection& c, SqlTransaction& tx) {
     std::vector<SqlValue> parameters = LiveSessionParameters(user_id, now, access_ttl_s);
     parameters.emplace_back(session_id);

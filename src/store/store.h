@@ -13,6 +13,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -230,15 +231,15 @@ class Store {
   // SPEC §10.4. A session is live at `now` while it is not revoked and one of its tokens can
   // still authorize: its current refresh token, or the last access token issued for it
   // (`access_ttl_s` = tokens.access_ttl_s; core/session_liveness.h decides). ListSessions:
-  // `user_id`'s live sessions, newest first (by creation, then id); cost: that user's sessions
-  // (indexed). EndSession revokes `session_id` iff it is one of `user_id`'s live sessions
-  // (kNoSuchSession otherwise, nothing written: another user's session is never touched).
-  // EndAllSessions revokes every live session of `user_id` in one transaction with one
-  // change-log entry for the user, and returns how many it ended.
+  // the first `limit` of `user_id`'s live sessions, newest first (by creation, then id); cost:
+  // that user's sessions (indexed), and `limit` of them in memory. EndSession revokes `session_id`
+  // iff it is one of `user_id`'s live sessions (kNoSuchSession otherwise, nothing written: another
+  // user's session is never touched). EndAllSessions revokes every live session of `user_id` in one
+  // transaction with one change-log entry for the user, and returns how many it ended.
   virtual Result<std::vector<SessionInfo>> ListSessions(int64_t user_id, int64_t now,
-                                                        int64_t access_ttl_s) = 0;
-  virtual Result<SessionEnd> EndSession(int64_t user_id, const std::string& session_id,
-                                        int64_t now, int64_t access_ttl_s) = 0;
+                                                        int64_t access_ttl_s, int64_t limit) = 0;
+  virtual Result<SessionEnd> EndSession(int64_t user_id, const std::string& session_id, int64_t now,
+                                        int64_t access_ttl_s) = 0;
   virtual Result<int64_t> EndAllSessions(int64_t user_id, int64_t now, int64_t access_ttl_s) = 0;
   // Counts a wrong request otp answered at `now` and revokes the session when this failure
   // reaches the limit within the window (AddOtpFailure). Exactly `max_failed_attempts`
@@ -279,6 +280,9 @@ class Store {
   // Where the store commits concurrent writes together: how (for /metrics); else nothing.
   virtual std::optional<CommitGroupStats> CommitGroups() const { return std::nullopt; }
 };
+
+// ListSessions' `limit` for every live session (the operator's `authgate user sessions`).
+inline constexpr int64_t kEverySession = std::numeric_limits<int64_t>::max();
 
 // How long a heartbeat row outlives its instance's last write.
 inline constexpr int64_t kHeartbeatRetentionS = 86400;

@@ -273,7 +273,7 @@ Result<SessionEnd> FakeStore::RevokeSession(const std::string& session_id, int64
 }
 
 Result<std::vector<SessionInfo>> FakeStore::ListSessions(int64_t user_id, int64_t now,
-                                                         int64_t access_ttl_s) {
+                                                         int64_t access_ttl_s, int64_t limit) {
   if (!Enter()) return Unreachable();
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<SessionInfo> live;
@@ -286,6 +286,7 @@ Result<std::vector<SessionInfo>> FakeStore::ListSessions(int64_t user_id, int64_
   std::stable_sort(live.begin(), live.end(), [](const SessionInfo& a, const SessionInfo& b) {
     return a.created_at > b.created_at;  // ids ascending among equals: the map's order
   });
+  if (static_cast<uint64_t>(limit) < live.size()) live.resize(static_cast<size_t>(limit));
   return live;
 }
 

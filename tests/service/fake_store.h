@@ -61,8 +61,8 @@ class FakeStore final : public Store {
                                             int64_t now, int64_t reuse_window_s) override;
   Result<std::optional<SessionRecord>> FindSession(const std::string& session_id) override;
   Result<SessionEnd> RevokeSession(const std::string& session_id, int64_t now) override;
-  Result<std::vector<SessionInfo>> ListSessions(int64_t user_id, int64_t now,
-                                                int64_t access_ttl_s) override;
+  Result<std::vector<SessionInfo>> ListSessions(int64_t user_id, int64_t now, int64_t access_ttl_s,
+                                                int64_t limit) override;
   Result<SessionEnd> EndSession(int64_t user_id, const std::string& session_id, int64_t now,
                                 int64_t access_ttl_s) override;
   Result<int64_t> EndAllSessions(int64_t user_id, int64_t now, int64_t access_ttl_s) override;
@@ -114,7 +114,7 @@ class FakeStore final : public Store {
   std::map<std::string, AttemptState> attempts_;
   std::set<std::pair<int64_t, int64_t>> used_steps_;  // (user id, otp step)
   std::map<std::string, SessionRecord> sessions_;
-  std::map<std::string, SessionInfo> session_info_;  // by id; expires_at: the refresh token's
+  std::map<std::string, SessionInfo> session_info_;     // by id; expires_at: the refresh token's
   std::map<std::string, RefreshToken> refresh_tokens_;  // by hash
   std::vector<SigningKeyRecord> keys_;
   std::vector<Change> changes_;

@@ -11,8 +11,8 @@ constexpr int64_t kAccessTtl = 3600;
 
 // The predicate of the store's sessions queries, spelled here as the SQL spells it.
 bool LiveBySql(const SessionTimes& t, const LiveSessionHorizons& h) {
-  return t.refresh_expires_at > h.refresh_expires_after ||
-         t.created_at > h.access_issued_after || t.refreshed_at > h.access_issued_after;
+  return t.refresh_expires_at > h.refresh_expires_after || t.created_at > h.access_issued_after ||
+         t.refreshed_at > h.access_issued_after;
 }
 
 TEST(SessionLivenessTest, TheSqlPredicateIsLiveUntil) {
