@@ -13,6 +13,10 @@ bool IsPossibleSessionId(const std::string& id) {
          });
 }
 
+// What an audit line keeps of a refused id: the caller chose it, so at most twice a real id's
+// length (JSON-escaped, malformed UTF-8 replaced, by the audit log).
+constexpr size_t kRefusedIdLoggedBytes = 64;
+
 }  // namespace
 
 Outcome<SessionList> SessionsFlow::List(const RequestCredentials& credentials) {
@@ -49,6 +53,12 @@ Outcome<Identity> SessionsFlow::End(const RequestCredentials& credentials,
     return Outcome<Identity>::Unavailable();
   }
   if (*ended == SessionEnd::kNoSuchSession) {
+    context_.audit.Write("session_end_refused",
+                         {{"userId", identity.user_id},
+                          {"sessionId", session_id.substr(0, kRefusedIdLoggedBytes)},
+                          {"reason", "not_found"},
+                          {"client", client}},
+                         context_.clock.NowMillis());
     return Outcome<Identity>::Fail(Rejection::kNotFound, MessageCode::kNotFound);
   }
   context_.cache.InvalidateSession(session_id);

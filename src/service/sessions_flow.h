@@ -3,7 +3,8 @@
 // them. The caller proves itself as for logout: token
 // and otp checked in full by the Authenticator, never from a memo. A session id that is not one
 // of the caller's live sessions — another user's included — gets the one answer 404 Not_Found,
-// so no caller learns that someone else's session exists. An ended session is dropped from this
+// so no caller learns that someone else's session exists; it is audited (session_end_refused,
+// with the caller and at most 64 bytes of the id). An ended session is dropped from this
 // instance's VerifyCache at once; other instances learn it from the change log.
 //
 // Blocks on the store: call it from the store pool. While StoreHealth says the store is down it

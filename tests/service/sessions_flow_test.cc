@@ -70,6 +70,25 @@ TEST_F(SessionsFlowTest, AnyOtherIdIsNotFoundAndMalformedOnesNeverReachTheStore)
   }
 }
 
+// A refusal is audited as comparable refusals are: the caller, their address, and no more of
+// the attacker's id than 64 bytes.
+TEST_F(SessionsFlowTest, ARefusedEndIsAuditedWithTheIdCut) {
+  ASSERT_FALSE(flow.End(Credentials(first, world.Otp(alice)), bobs.session_id, "192.0.2.1").value);
+  ASSERT_FALSE(
+      flow.End(Credentials(first, world.Otp(alice)), std::string(10000, 'x'), "192.0.2.1").value);
+  const std::string audit = world.AuditText();
+  EXPECT_NE(audit.find("\"sessionId\":\"" + bobs.session_id + "\""), std::string::npos);
+  EXPECT_NE(audit.find("\"sessionId\":\"" + std::string(64, 'x') + "\""), std::string::npos);
+  EXPECT_EQ(audit.find(std::string(65, 'x')), std::string::npos);
+  size_t refusals = 0;
+  for (size_t at = audit.find("session_end_refused"); at != std::string::npos;
+       at = audit.find("session_end_refused", at + 1)) {
+    ++refusals;
+  }
+  EXPECT_EQ(refusals, 2u);
+  EXPECT_NE(audit.find("\"userId\":" + std::to_string(alice.id)), std::string::npos);
+}
+
 TEST_F(SessionsFlowTest, TheCallerIsCheckedFirst) {
   Outcome<Identity> ended = flow.End(Credentials(first, world.Otp(alice, 5)), bobs.session_id,
                                      "192.0.2.1");
