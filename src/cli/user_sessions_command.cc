@@ -1,7 +1,8 @@
 // `authgate user sessions` and `authgate user revoke` (SPEC §10.4): the operator's view of a
-// user's live sessions (the API's fields, without `current`) and the ending of one or all of
-// them. An ended session is refused by running servers through the store's change log; each
-// revoke writes an operator audit line.
+// user's live sessions (the API's fields, without `current`; every one of them, not only the
+// API's newest kMaxListedSessions) and the ending of one or all of them. An ended session is
+// refused by running servers through the store's change log; each revoke writes an operator audit
+// line.
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -14,11 +15,14 @@ namespace {
 
 using nlohmann::json;
 
+// How long an access token of the configured servers authorizes: it keeps a session live.
+int64_t AccessTtl(const Context& context) { return context.config.tokens.access_ttl_s; }
+
 Status ListUserSessions(Context& context, const std::string& username, bool as_json) {
   Result<UserRecord> user = RequireUser(*context.store, username);
   if (!user) return user.failure();
-  Result<std::vector<SessionInfo>> sessions =
-      context.store->ListSessions(user->id, SystemClock().NowSeconds());
+  Result<std::vector<SessionInfo>> sessions = context.store->ListSessions(
+      user->id, SystemClock().NowSeconds(), AccessTtl(context), kEverySession);
   if (!sessions) return sessions.failure();
   json listed = json::array();
   for (const SessionInfo& session : *sessions) listed.push_back(SessionJson(session));
@@ -37,8 +41,8 @@ struct RevokeOptions {
 };
 
 Status EndOneSession(Context& context, const UserRecord& user, const std::string& session_id) {
-  Result<SessionEnd> ended =
-      context.store->EndSession(user.id, session_id, SystemClock().NowSeconds());
+  Result<SessionEnd> ended = context.store->EndSession(
+      user.id, session_id, SystemClock().NowSeconds(), AccessTtl(context));
   if (!ended) return ended.failure();
   if (*ended == SessionEnd::kNoSuchSession) {
     return Error{"'" + user.username + "' has no live session '" + session_id + "'",
@@ -50,7 +54,8 @@ Status EndOneSession(Context& context, const UserRecord& user, const std::string
 }
 
 Status EndEverySession(Context& context, const UserRecord& user) {
-  Result<int64_t> ended = context.store->EndAllSessions(user.id, SystemClock().NowSeconds());
+  Result<int64_t> ended =
+      context.store->EndAllSessions(user.id, SystemClock().NowSeconds(), AccessTtl(context));
   if (!ended) return ended.failure();
   const std::string count = std::to_string(*ended) + (*ended == 1 ? " session" : " sessions");
   AuditOperatorAction(context, "revocation", user.username, count + " ended");

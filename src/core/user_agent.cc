@@ -5,8 +5,16 @@
 namespace authgate {
 namespace {
 
+// Format characters that reorder or break displayed text: U+200E–U+200F (marks), U+2028–U+2029
+// (line and paragraph separators), U+202A–U+202E (embeddings, overrides), U+2066–U+2069
+// (isolates).
+bool IsBidiOrSeparator(char32_t code) {
+  return (code >= 0x200e && code <= 0x200f) || (code >= 0x2028 && code <= 0x202e) ||
+         (code >= 0x2066 && code <= 0x2069);
+}
+
 // The length of the well-formed UTF-8 character at the start of `text` that is not a control
-// (C0, DEL, C1), or 0.
+// (C0, DEL, C1, bidirectional or separator), or 0.
 size_t CharacterLength(std::string_view text) {
   const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
   const unsigned char lead = byte(0);
@@ -26,6 +34,7 @@ size_t CharacterLength(std::string_view text) {
   if (code < kSmallest[length] || code > 0x10ffff) return 0;  // overlong or beyond Unicode
   if (code >= 0xd800 && code <= 0xdfff) return 0;             // a surrogate
   if (code < 0xa0) return 0;                                  // a C1 control
+  if (IsBidiOrSeparator(code)) return 0;
   return length;
 }
 

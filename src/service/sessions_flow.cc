@@ -13,6 +13,10 @@ bool IsPossibleSessionId(const std::string& id) {
          });
 }
 
+// What an audit line keeps of a refused id: the caller chose it, so at most twice a real id's
+// length (JSON-escaped, malformed UTF-8 replaced, by the audit log).
+constexpr size_t kRefusedIdLoggedBytes = 64;
+
 }  // namespace
 
 Outcome<SessionList> SessionsFlow::List(const RequestCredentials& credentials) {
@@ -23,7 +27,8 @@ Outcome<SessionList> SessionsFlow::List(const RequestCredentials& credentials) {
     return Outcome<SessionList>::Fail(caller.error.rejection, caller.error.code,
                                       caller.error.field);
   }
-  Result<std::vector<SessionInfo>> listed = context_.store.ListSessions(caller.value->user_id, now);
+  Result<std::vector<SessionInfo>> listed = context_.store.ListSessions(
+      caller.value->user_id, now, context_.settings.access_ttl_s, kMaxListedSessions);
   if (!listed) {
     context_.health.CallFailed(listed.failure(), "sessions: list");
     return Outcome<SessionList>::Unavailable();
@@ -40,13 +45,20 @@ Outcome<Identity> SessionsFlow::End(const RequestCredentials& credentials,
   if (!caller.value) return caller;
   const Identity& identity = *caller.value;
   Result<SessionEnd> ended = IsPossibleSessionId(session_id)
-                                 ? context_.store.EndSession(identity.user_id, session_id, now)
+                                 ? context_.store.EndSession(identity.user_id, session_id, now,
+                                                             context_.settings.access_ttl_s)
                                  : Result<SessionEnd>(SessionEnd::kNoSuchSession);
   if (!ended) {
     context_.health.CallFailed(ended.failure(), "sessions: end one");
     return Outcome<Identity>::Unavailable();
   }
   if (*ended == SessionEnd::kNoSuchSession) {
+    context_.audit.Write("session_end_refused",
+                         {{"userId", identity.user_id},
+                          {"sessionId", session_id.substr(0, kRefusedIdLoggedBytes)},
+                          {"reason", "not_found"},
+                          {"client", client}},
+                         context_.clock.NowMillis());
     return Outcome<Identity>::Fail(Rejection::kNotFound, MessageCode::kNotFound);
   }
   context_.cache.InvalidateSession(session_id);

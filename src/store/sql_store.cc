@@ -5,6 +5,7 @@
 
 #include "core/refresh_rotation.h"
 #include "core/retention.h"
+#include "core/session_liveness.h"
 #include "store/sql_schema.h"
 #include "store/sql_transaction.h"
 #include "store/store_support.h"
@@ -150,6 +151,17 @@ bool RevokeSessionLocked(const Dialect& dialect, SqlConnection& c, const std::st
   if (r->Affected() == 0) return false;
   AppendChange(dialect, c, ChangeKind::kSession, session_id, now);
   return true;
+}
+
+// The live sessions of one user (core/session_liveness.h), over the first three parameters of
+// LiveSessionParameters; a statement's own parameters follow from $4.
+constexpr const char* kLiveSessionOfUser =
+    "user_id = $1 AND revoked_at IS NULL AND "
+    "(expires_at > $2 OR created_at > $3 OR refreshed_at > $3)";
+
+std::vector<SqlValue> LiveSessionParameters(int64_t user_id, int64_t now, int64_t access_ttl_s) {
+  const LiveSessionHorizons h = LiveSessionHorizonsAt(now, access_ttl_s);
+  return {user_id, h.refresh_expires_after, h.access_issued_after};
 }
 
 // "INSERT INTO users(...) VALUES (...), (...) ON CONFLICT DO NOTHING RETURNING id, username"
@@ -512,31 +524,36 @@ Result<SessionEnd> SqlStore::RevokeSession(const std::string& session_id, int64_
   });
 }
 
-Result<std::vector<SessionInfo>> SqlStore::ListSessions(int64_t user_id, int64_t now) {
+Result<std::vector<SessionInfo>> SqlStore::ListSessions(int64_t user_id, int64_t now,
+                                                        int64_t access_ttl_s, int64_t limit) {
   using Sessions = std::vector<SessionInfo>;
   return WithConnection<Sessions>([&](SqlConnection& c) {
-    Rows r = c.Run(
-        "SELECT id, created_at, refreshed_at, expires_at, address, user_agent FROM sessions "
-        "WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 "
-        "ORDER BY created_at DESC, id",
-        {user_id, now});
+    std::vector<SqlValue> parameters = LiveSessionParameters(user_id, now, access_ttl_s);
+    parameters.emplace_back(limit);
+    Rows r = c.Run(std::string("SELECT id, created_at, refreshed_at, expires_at, address, "
+                               "user_agent FROM sessions WHERE ") +
+                       kLiveSessionOfUser + " ORDER BY created_at DESC, id LIMIT $4",
+                   parameters);
     Sessions sessions;
     sessions.reserve(static_cast<size_t>(r->Count()));
     for (int row = 0; row < r->Count(); ++row) {
-      sessions.push_back(SessionInfo{r->Text(row, 0), r->Int(row, 1), r->Int(row, 2),
-                                     r->Int(row, 3), r->Text(row, 4), r->Text(row, 5)});
+      const SessionTimes times{r->Int(row, 1), r->Int(row, 2), r->Int(row, 3)};
+      sessions.push_back(SessionInfo{r->Text(row, 0), times.created_at, times.refreshed_at,
+                                     SessionLiveUntil(times, access_ttl_s), r->Text(row, 4),
+                                     r->Text(row, 5)});
     }
     return sessions;
   });
 }
 
-Result<SessionEnd> SqlStore::EndSession(int64_t user_id, const std::string& session_id,
-                                        int64_t now) {
+Result<SessionEnd> SqlStore::EndSession(int64_t user_id, const std::string& session_id, int64_t now,
+                                        int64_t access_ttl_s) {
   return InTransaction<SessionEnd>([&](SqlConnection& c, SqlTransaction& tx) {
-    const bool live = c.Run(
-                           "SELECT 1 FROM sessions WHERE id = $1 AND user_id = $2 AND "
-                           "revoked_at IS NULL AND expires_at > $3 FOR UPDATE",
-                           {session_id, user_id, now})
+    std::vector<SqlValue> parameters = LiveSessionParameters(user_id, now, access_ttl_s);
+    parameters.emplace_back(session_id);
+    const bool live = c.Run(std::string("SELECT 1 FROM sessions WHERE id = $4 AND ") +
+                                kLiveSessionOfUser + " FOR UPDATE",
+                            parameters)
                           ->Count() > 0;
     if (live) RevokeSessionLocked(*dialect_, c, session_id, now);
     tx.Commit();
@@ -544,13 +561,13 @@ Result<SessionEnd> SqlStore::EndSession(int64_t user_id, const std::string& sess
   });
 }
 
-Result<int64_t> SqlStore::EndAllSessions(int64_t user_id, int64_t now) {
+Result<int64_t> SqlStore::EndAllSessions(int64_t user_id, int64_t now, int64_t access_ttl_s) {
   return InTransaction<int64_t>([&](SqlConnection& c, SqlTransaction& tx) {
+    std::vector<SqlValue> parameters = LiveSessionParameters(user_id, now, access_ttl_s);
+    parameters.emplace_back(now);
     const int64_t ended =
-        c.Run(
-             "UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL "
-             "AND expires_at > $2",
-             {user_id, now})
+        c.Run(std::string("UPDATE sessions SET revoked_at = $4 WHERE ") + kLiveSessionOfUser,
+              parameters)
             ->Affected();
     if (ended > 0) AppendChange(*dialect_, c, ChangeKind::kUser, std::to_string(user_id), now);
     tx.Commit();

@@ -62,10 +62,11 @@ class SqlStore final : public Store {
                                             int64_t now, int64_t reuse_window_s) override;
   Result<std::optional<SessionRecord>> FindSession(const std::string& session_id) override;
   Result<SessionEnd> RevokeSession(const std::string& session_id, int64_t now) override;
-  Result<std::vector<SessionInfo>> ListSessions(int64_t user_id, int64_t now) override;
-  Result<SessionEnd> EndSession(int64_t user_id, const std::string& session_id,
-                                int64_t now) override;
-  Result<int64_t> EndAllSessions(int64_t user_id, int64_t now) override;
+  Result<std::vector<SessionInfo>> ListSessions(int64_t user_id, int64_t now, int64_t access_ttl_s,
+                                                int64_t limit) override;
+  Result<SessionEnd> EndSession(int64_t user_id, const std::string& session_id, int64_t now,
+                                int64_t access_ttl_s) override;
+  Result<int64_t> EndAllSessions(int64_t user_id, int64_t now, int64_t access_ttl_s) override;
   Result<OtpFailureOutcome> RecordOtpFailure(const std::string& session_id,
                                              const LockoutPolicy& policy, int64_t now) override;
   Result<std::vector<SigningKeyRecord>> ListSigningKeys() override;

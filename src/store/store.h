@@ -13,6 +13,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,7 +59,7 @@ struct SessionInfo {
   std::string id;
   int64_t created_at = 0;
   int64_t refreshed_at = 0;  // the last rotation; 0 before the first refresh
-  int64_t expires_at = 0;    // when its current refresh token expires
+  int64_t expires_at = 0;    // when it stops being live: core/session_liveness.h's LiveUntil
   std::string address;       // the login's
   std::string user_agent;    // the login's
 };
@@ -227,16 +228,19 @@ class Store {
   }
   virtual Result<std::optional<SessionRecord>> FindSession(const std::string& session_id) = 0;
   virtual Result<SessionEnd> RevokeSession(const std::string& session_id, int64_t now) = 0;
-  // SPEC §10.4. A session is live at `now` while it is not revoked and its current refresh
-  // token has not expired. ListSessions: `user_id`'s live sessions, newest first (by creation,
-  // then id); cost: that user's sessions (indexed). EndSession revokes `session_id` iff it is
-  // one of `user_id`'s live sessions (kNoSuchSession otherwise, nothing written: another user's
-  // session is never touched). EndAllSessions revokes every live session of `user_id` in one
+  // SPEC §10.4. A session is live at `now` while it is not revoked and one of its tokens can
+  // still authorize: its current refresh token, or the last access token issued for it
+  // (`access_ttl_s` = tokens.access_ttl_s; core/session_liveness.h decides). ListSessions:
+  // the first `limit` of `user_id`'s live sessions, newest first (by creation, then id); cost:
+  // that user's sessions (indexed), and `limit` of them in memory. EndSession revokes `session_id`
+  // iff it is one of `user_id`'s live sessions (kNoSuchSession otherwise, nothing written: another
+  // user's session is never touched). EndAllSessions revokes every live session of `user_id` in one
   // transaction with one change-log entry for the user, and returns how many it ended.
-  virtual Result<std::vector<SessionInfo>> ListSessions(int64_t user_id, int64_t now) = 0;
-  virtual Result<SessionEnd> EndSession(int64_t user_id, const std::string& session_id,
-                                        int64_t now) = 0;
-  virtual Result<int64_t> EndAllSessions(int64_t user_id, int64_t now) = 0;
+  virtual Result<std::vector<SessionInfo>> ListSessions(int64_t user_id, int64_t now,
+                                                        int64_t access_ttl_s, int64_t limit) = 0;
+  virtual Result<SessionEnd> EndSession(int64_t user_id, const std::string& session_id, int64_t now,
+                                        int64_t access_ttl_s) = 0;
+  virtual Result<int64_t> EndAllSessions(int64_t user_id, int64_t now, int64_t access_ttl_s) = 0;
   // Counts a wrong request otp answered at `now` and revokes the session when this failure
   // reaches the limit within the window (AddOtpFailure). Exactly `max_failed_attempts`
   // failures of one session are ever counted, however many race.
@@ -276,6 +280,9 @@ class Store {
   // Where the store commits concurrent writes together: how (for /metrics); else nothing.
   virtual std::optional<CommitGroupStats> CommitGroups() const { return std::nullopt; }
 };
+
+// ListSessions' `limit` for every live session (the operator's `authgate user sessions`).
+inline constexpr int64_t kEverySession = std::numeric_limits<int64_t>::max();
 
 // How long a heartbeat row outlives its instance's last write.
 inline constexpr int64_t kHeartbeatRetentionS = 86400;

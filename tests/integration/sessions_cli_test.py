@@ -178,12 +178,17 @@ class UserSessionsCli:
         self.assertEqual(len(self.sessions()), 1)
         self.assertEqual(self.revocations(), [])
 
-    def test_ten_thousand_sessions_are_listed_and_ended(self):
+    def seed_sessions(self, count):
+        """`count` live sessions of alice, one a second, ids seeded10000 (the oldest) and up,
+        all older than a login now; in one statement that both engines take."""
         now = int(time.time())
         self.sql("INSERT INTO sessions(id, user_id, created_at, expires_at, address, user_agent) "
-                 "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 9999) "
+                 "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
                  "SELECT 'seeded' || (10000 + i), %d, %d + i, %d, '192.0.2.1', 'seeder' FROM n"
-                 % (self.alice["id"], now - 20000, now + 3600))
+                 % (count - 1, self.alice["id"], now - 20000, now + 3600))
+
+    def test_ten_thousand_sessions_are_listed_and_ended(self):
+        self.seed_sessions(10000)
         listed = self.sessions()
         self.assertEqual(len(listed), 10000)
         self.assertEqual(listed[0]["sessionId"], "seeded19999")
@@ -195,6 +200,21 @@ class UserSessionsCli:
                          "ended 10000 sessions of alice")
         self.assertEqual(self.sessions(), [])
 
+
+    def test_the_api_lists_the_newest_thousand_and_the_operator_every_one(self):
+        self.seed_sessions(1005)
+        tokens = self.login()  # the newest: the caller's own is listed
+        response = self.server.request("GET", "/api/v1/auth/sessions", headers={
+            "Authorization": "Bearer " + tokens["accessToken"],
+            "otp": totp(self.alice["totpSecret"])})
+        self.assertEqual(response.status, 200, response)
+        listed = response.json["details"]["sessions"]
+        self.assertEqual(len(listed), 1000)
+        self.assertEqual((listed[0]["sessionId"], listed[0]["current"]),
+                         (tokens["sessionId"], True))
+        self.assertEqual([s["sessionId"] for s in listed[1:]],
+                         ["seeded%d" % i for i in range(11004, 10005, -1)])
+        self.assertEqual(len(self.sessions()), 1006)
 
 class SqliteUserSessionsTest(UserSessionsCli, unittest.TestCase):
     def server_env(self):

@@ -142,6 +142,19 @@ class Sessions:
                              session_id)
         self.assertEqual(self.verify(self.bob, theirs["accessToken"]).status, 200)
         self.assertEqual(len(self.listed(self.bob, theirs)), 1)
+        # Counted under the route's template, never the id (no label per attacker's guess),
+        # on the management listener; each refusal audited with the caller, the id cut short.
+        metrics = self.server.metrics()
+        self.assertIn('authgate_http_requests_total{endpoint="/api/v1/auth/sessions/{sessionId}",'
+                      'status="404"} 6\n', metrics)
+        self.assertNotIn(unknown, metrics)
+        self.assertNotIn("not-a-session", metrics)
+        refused = [e for e in self.server.audit_events() if e["event"] == "session_end_refused"]
+        self.assertEqual(len(refused), 6)
+        for event in refused:
+            self.assertEqual((event["userId"], event["reason"]), (self.alice["id"], "not_found"))
+            self.assertLessEqual(len(event["sessionId"].encode()), 64)
+        self.assertEqual(refused[3]["sessionId"], "A" * 64)
 
     def test_paths_and_methods(self):
         grant = self.login(self.alice)

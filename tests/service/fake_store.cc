@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/refresh_rotation.h"
+#include "core/session_liveness.h"
 
 namespace authgate {
 namespace {
@@ -41,8 +42,13 @@ void FakeStore::RevokeLocked(const std::string& session_id) {
   AppendChange(ChangeKind::kSession, session_id);
 }
 
-bool FakeStore::LiveLocked(const SessionRecord& session, int64_t now) {
-  return !session.revoked && session_info_[session.id].expires_at > now;
+std::optional<SessionInfo> FakeStore::LiveLocked(const SessionRecord& session, int64_t now,
+                                                 int64_t access_ttl_s) {
+  SessionInfo info = session_info_[session.id];
+  info.expires_at =
+      SessionLiveUntil({info.created_at, info.refreshed_at, info.expires_at}, access_ttl_s);
+  if (session.revoked || info.expires_at <= now) return std::nullopt;
+  return info;
 }
 
 bool FakeStore::Ping() { return Enter(); }
@@ -266,37 +272,43 @@ Result<SessionEnd> FakeStore::RevokeSession(const std::string& session_id, int64
   return SessionEnd::kEnded;
 }
 
-Result<std::vector<SessionInfo>> FakeStore::ListSessions(int64_t user_id, int64_t now) {
+Result<std::vector<SessionInfo>> FakeStore::ListSessions(int64_t user_id, int64_t now,
+                                                         int64_t access_ttl_s, int64_t limit) {
   if (!Enter()) return Unreachable();
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<SessionInfo> live;
   for (const auto& [id, session] : sessions_) {
-    if (session.user_id == user_id && LiveLocked(session, now)) live.push_back(session_info_[id]);
+    if (session.user_id != user_id) continue;
+    if (std::optional<SessionInfo> info = LiveLocked(session, now, access_ttl_s)) {
+      live.push_back(std::move(*info));
+    }
   }
   std::stable_sort(live.begin(), live.end(), [](const SessionInfo& a, const SessionInfo& b) {
     return a.created_at > b.created_at;  // ids ascending among equals: the map's order
   });
+  if (static_cast<uint64_t>(limit) < live.size()) live.resize(static_cast<size_t>(limit));
   return live;
 }
 
 Result<SessionEnd> FakeStore::EndSession(int64_t user_id, const std::string& session_id,
-                                         int64_t now) {
+                                         int64_t now, int64_t access_ttl_s) {
   if (std::optional<Error> refused = EnterWrite()) return *refused;
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = sessions_.find(session_id);
-  if (it == sessions_.end() || it->second.user_id != user_id || !LiveLocked(it->second, now)) {
+  if (it == sessions_.end() || it->second.user_id != user_id ||
+      !LiveLocked(it->second, now, access_ttl_s)) {
     return SessionEnd::kNoSuchSession;
   }
   RevokeLocked(session_id);
   return SessionEnd::kEnded;
 }
 
-Result<int64_t> FakeStore::EndAllSessions(int64_t user_id, int64_t now) {
+Result<int64_t> FakeStore::EndAllSessions(int64_t user_id, int64_t now, int64_t access_ttl_s) {
   if (std::optional<Error> refused = EnterWrite()) return *refused;
   std::lock_guard<std::mutex> lock(mutex_);
   int64_t ended = 0;
   for (auto& [id, session] : sessions_) {
-    if (session.user_id != user_id || !LiveLocked(session, now)) continue;
+    if (session.user_id != user_id || !LiveLocked(session, now, access_ttl_s)) continue;
     session.revoked = true;
     ++ended;
   }

@@ -61,10 +61,11 @@ class FakeStore final : public Store {
                                             int64_t now, int64_t reuse_window_s) override;
   Result<std::optional<SessionRecord>> FindSession(const std::string& session_id) override;
   Result<SessionEnd> RevokeSession(const std::string& session_id, int64_t now) override;
-  Result<std::vector<SessionInfo>> ListSessions(int64_t user_id, int64_t now) override;
-  Result<SessionEnd> EndSession(int64_t user_id, const std::string& session_id,
-                                int64_t now) override;
-  Result<int64_t> EndAllSessions(int64_t user_id, int64_t now) override;
+  Result<std::vector<SessionInfo>> ListSessions(int64_t user_id, int64_t now, int64_t access_ttl_s,
+                                                int64_t limit) override;
+  Result<SessionEnd> EndSession(int64_t user_id, const std::string& session_id, int64_t now,
+                                int64_t access_ttl_s) override;
+  Result<int64_t> EndAllSessions(int64_t user_id, int64_t now, int64_t access_ttl_s) override;
   Result<OtpFailureOutcome> RecordOtpFailure(const std::string& session_id,
                                              const LockoutPolicy& policy, int64_t now) override;
   Result<std::vector<SigningKeyRecord>> ListSigningKeys() override;
@@ -94,7 +95,9 @@ class FakeStore final : public Store {
   UserRecord* UserNamed(const std::string& username);  // under mutex_
   void AppendChange(ChangeKind kind, std::string ref);  // under mutex_
   void RevokeLocked(const std::string& session_id);     // under mutex_
-  bool LiveLocked(const SessionRecord& session, int64_t now);  // under mutex_
+  // Under mutex_: as the owner sees it (expires_at: SessionLiveUntil), or nothing when not live.
+  std::optional<SessionInfo> LiveLocked(const SessionRecord& session, int64_t now,
+                                        int64_t access_ttl_s);
   // FinishLogin's failure: a §2 failure and one wrong otp toward the hold (under mutex_).
   void CountLoginFailure(const LoginFinish& login, UserRecord& user, LoginResult& result);
   // Replaces a credential and revokes the user's sessions (SetPasswordHash, SetTotpSecret).
@@ -111,7 +114,7 @@ class FakeStore final : public Store {
   std::map<std::string, AttemptState> attempts_;
   std::set<std::pair<int64_t, int64_t>> used_steps_;  // (user id, otp step)
   std::map<std::string, SessionRecord> sessions_;
-  std::map<std::string, SessionInfo> session_info_;  // by id, for ListSessions
+  std::map<std::string, SessionInfo> session_info_;     // by id; expires_at: the refresh token's
   std::map<std::string, RefreshToken> refresh_tokens_;  // by hash
   std::vector<SigningKeyRecord> keys_;
   std::vector<Change> changes_;

@@ -9,12 +9,12 @@
 namespace authgate {
 namespace {
 
+RequestCredentials Credentials(const TestSession& of, const std::string& otp) {
+  return {RequestCredentials::TokenPresence::kBearer, of.access_token, otp, 1};
+}
+
 class SessionsFlowTest : public ::testing::Test {
  protected:
-  RequestCredentials Credentials(const TestSession& of, const std::string& otp) {
-    return {RequestCredentials::TokenPresence::kBearer, of.access_token, otp, 1};
-  }
-
   ServiceWorld world;
   Authenticator authenticator{world.Context()};
   SessionsFlow flow{world.Context(), authenticator};
@@ -70,6 +70,25 @@ TEST_F(SessionsFlowTest, AnyOtherIdIsNotFoundAndMalformedOnesNeverReachTheStore)
   }
 }
 
+// A refusal is audited as comparable refusals are: the caller, their address, and no more of
+// the attacker's id than 64 bytes.
+TEST_F(SessionsFlowTest, ARefusedEndIsAuditedWithTheIdCut) {
+  ASSERT_FALSE(flow.End(Credentials(first, world.Otp(alice)), bobs.session_id, "192.0.2.1").value);
+  ASSERT_FALSE(
+      flow.End(Credentials(first, world.Otp(alice)), std::string(10000, 'x'), "192.0.2.1").value);
+  const std::string audit = world.AuditText();
+  EXPECT_NE(audit.find("\"sessionId\":\"" + bobs.session_id + "\""), std::string::npos);
+  EXPECT_NE(audit.find("\"sessionId\":\"" + std::string(64, 'x') + "\""), std::string::npos);
+  EXPECT_EQ(audit.find(std::string(65, 'x')), std::string::npos);
+  size_t refusals = 0;
+  for (size_t at = audit.find("session_end_refused"); at != std::string::npos;
+       at = audit.find("session_end_refused", at + 1)) {
+    ++refusals;
+  }
+  EXPECT_EQ(refusals, 2u);
+  EXPECT_NE(audit.find("\"userId\":" + std::to_string(alice.id)), std::string::npos);
+}
+
 TEST_F(SessionsFlowTest, TheCallerIsCheckedFirst) {
   Outcome<Identity> ended = flow.End(Credentials(first, world.Otp(alice, 5)), bobs.session_id,
                                      "192.0.2.1");
@@ -95,6 +114,32 @@ TEST_F(SessionsFlowTest, AStoreThatFailsMidwayIs503AndOpensTheCircuit) {
   EXPECT_EQ(flow.List(Credentials(first, world.Otp(alice))).error.rejection,
             Rejection::kUnavailable);
   EXPECT_FALSE(world.health.Up());
+}
+
+// tokens.refresh_ttl_s < access_ttl_s: once the refresh tokens have expired, the access tokens
+// still authorize, so their sessions are still listed (until the access token's expiry) and can
+// be ended.
+TEST(SessionsFlowShortRefreshTest, SessionsLiveWhileTheirAccessTokensDo) {
+  ServiceWorld world;
+  world.settings.refresh_ttl_s = 60;
+  world.settings.access_ttl_s = 3600;
+  Authenticator authenticator{world.Context()};
+  SessionsFlow flow{world.Context(), authenticator};
+  const TestAccount alice = world.AddAccount("alice");
+  const int64_t login = world.clock.NowSeconds();
+  const TestSession phone = world.OpenSession(alice);
+  const TestSession laptop = world.OpenSession(alice);
+  world.clock.Advance(61);
+
+  Outcome<SessionList> listed = flow.List(Credentials(laptop, world.Otp(alice)));
+  ASSERT_TRUE(listed.value);
+  ASSERT_EQ(listed.value->sessions.size(), 2u);
+  for (const SessionInfo& session : listed.value->sessions) {
+    EXPECT_EQ(session.expires_at, login + 3600);
+  }
+  ASSERT_TRUE(flow.End(Credentials(laptop, world.Otp(alice)), phone.session_id, "192.0.2.1").value);
+  EXPECT_EQ(authenticator.Verify(Credentials(phone, world.Otp(alice))).error.code,
+            MessageCode::kTokenInvalid);
 }
 
 }  // namespace

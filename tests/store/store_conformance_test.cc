@@ -117,17 +117,19 @@ class StoreConformance : public ::testing::TestWithParam<StoreFactory> {
 
   // A session made the way a login makes it (each with an otp step of its own).
   bool NewSession(const std::string& session_id, int64_t user_id, const std::string& refresh_hash,
-                  int64_t refresh_expires_at) {
+                  int64_t refresh_expires_at, int64_t created_at = kNow) {
     Result<std::optional<UserRecord>> user = store_->FindUserById(user_id);
     if (!user.ok() || !user->has_value()) return false;
     Result<LoginCompletion> made =
         store_->CompleteLogin((*user)->username, user_id, next_step_++, session_id, refresh_hash,
-                              refresh_expires_at, kNow);
+                              refresh_expires_at, created_at);
     return made.ok() && *made == LoginCompletion::kCompleted;
   }
 
   static constexpr int64_t kNow = 1700000000;
   static constexpr LockoutPolicy kPolicy{5, 600};
+  // Shorter than every refresh token's life below: a session lives as long as its refresh token.
+  static constexpr int64_t kShortAccessTtl = 1;
   std::string url_;
   std::unique_ptr<Store> store_;
   int64_t next_step_ = 1;
@@ -524,7 +526,8 @@ TEST_P(StoreConformance, LiveSessionsAreListedNewestFirst) {
   ASSERT_EQ(store_->RotateRefreshToken("refresh-a1", "n1", kNow + 500, kNow + 5)->outcome,
             RotationOutcome::kRotated);
 
-  Result<std::vector<SessionInfo>> listed = store_->ListSessions(alice, kNow + 5);
+  Result<std::vector<SessionInfo>> listed =
+      store_->ListSessions(alice, kNow + 5, kShortAccessTtl, kEverySession);
   ASSERT_TRUE(listed.ok()) << listed.error();
   ASSERT_EQ(listed->size(), 3u);
   EXPECT_EQ((*listed)[0].id, "a1");
@@ -539,8 +542,39 @@ TEST_P(StoreConformance, LiveSessionsAreListedNewestFirst) {
   EXPECT_EQ((*listed)[1].refreshed_at, 0);
   EXPECT_EQ((*listed)[1].expires_at, kNow + 100);
   // At kNow + 10, a3's token has expired: it is not live.
-  EXPECT_EQ(store_->ListSessions(alice, kNow + 10)->size(), 2u);
-  EXPECT_TRUE(store_->ListSessions(AddUser("carol"), kNow)->empty());
+  EXPECT_EQ(store_->ListSessions(alice, kNow + 10, kShortAccessTtl, kEverySession)->size(), 2u);
+  EXPECT_TRUE(
+      store_->ListSessions(AddUser("carol"), kNow, kShortAccessTtl, kEverySession)->empty());
+}
+
+// refresh_ttl_s < access_ttl_s: a session whose refresh token expired still authorizes with its
+// last access token (the login's, or the last rotation's), so it is listed, with that token's
+// expiry, and can be ended, alone or with all the others, until that token expires.
+TEST_P(StoreConformance, ASessionLivesWhileItsLastAccessTokenDoes) {
+  constexpr int64_t kAccessTtl = 3600;
+  const int64_t alice = AddUser("alice");
+  ASSERT_TRUE(NewSession("a1", alice, "ra1", kNow + 60));
+  ASSERT_TRUE(NewSession("a2", alice, "ra2", kNow + 60));
+  ASSERT_TRUE(NewSession("a3", alice, "ra3", kNow + 60));
+  ASSERT_EQ(store_->RotateRefreshToken("ra2", "n2", kNow + 110, kNow + 50)->outcome,
+            RotationOutcome::kRotated);
+
+  Result<std::vector<SessionInfo>> listed =
+      store_->ListSessions(alice, kNow + 3599, kAccessTtl, kEverySession);
+  ASSERT_TRUE(listed.ok()) << listed.error();
+  ASSERT_EQ(listed->size(), 3u);
+  EXPECT_EQ((*listed)[0].expires_at, kNow + 3600);  // a1: the login's access token
+  EXPECT_EQ((*listed)[1].expires_at, kNow + 3650);  // a2: the rotation's
+  EXPECT_EQ(*store_->EndSession(alice, "a1", kNow + 3599, kAccessTtl), SessionEnd::kEnded);
+  // At kNow + 3600 only a2's access token works: a3 is no longer live, and nothing ends it.
+  listed = store_->ListSessions(alice, kNow + 3600, kAccessTtl, kEverySession);
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].id, "a2");
+  EXPECT_EQ(*store_->EndSession(alice, "a3", kNow + 3600, kAccessTtl), SessionEnd::kNoSuchSession);
+  EXPECT_EQ(*store_->EndAllSessions(alice, kNow + 3600, kAccessTtl), 1);
+  EXPECT_TRUE((*store_->FindSession("a2"))->revoked);
+  EXPECT_FALSE((*store_->FindSession("a3"))->revoked);
+  EXPECT_TRUE(store_->ListSessions(alice, kNow + 3600, kAccessTtl, kEverySession)->empty());
 }
 
 // SPEC §10.4: a user ends one of their own live sessions, logged for the other instances; never
@@ -552,15 +586,16 @@ TEST_P(StoreConformance, AUserEndsOnlyTheirOwnLiveSessions) {
   ASSERT_TRUE(NewSession("a2", alice, "ra2", kNow + 10));
   ASSERT_TRUE(NewSession("b1", bob, "rb1", kNow + 100));
   const int64_t seq = *store_->LatestChangeSeq();
-  EXPECT_EQ(*store_->EndSession(alice, "b1", kNow), SessionEnd::kNoSuchSession);
-  EXPECT_EQ(*store_->EndSession(alice, "nope", kNow), SessionEnd::kNoSuchSession);
-  EXPECT_EQ(*store_->EndSession(alice, "a2", kNow + 10), SessionEnd::kNoSuchSession);
+  EXPECT_EQ(*store_->EndSession(alice, "b1", kNow, kShortAccessTtl), SessionEnd::kNoSuchSession);
+  EXPECT_EQ(*store_->EndSession(alice, "nope", kNow, kShortAccessTtl), SessionEnd::kNoSuchSession);
+  EXPECT_EQ(*store_->EndSession(alice, "a2", kNow + 10, kShortAccessTtl),
+            SessionEnd::kNoSuchSession);
   EXPECT_FALSE((*store_->FindSession("b1"))->revoked);
   EXPECT_TRUE(store_->ChangesSince(seq)->empty());
 
-  EXPECT_EQ(*store_->EndSession(alice, "a1", kNow), SessionEnd::kEnded);
+  EXPECT_EQ(*store_->EndSession(alice, "a1", kNow, kShortAccessTtl), SessionEnd::kEnded);
   EXPECT_TRUE((*store_->FindSession("a1"))->revoked);
-  EXPECT_EQ(*store_->EndSession(alice, "a1", kNow), SessionEnd::kNoSuchSession);
+  EXPECT_EQ(*store_->EndSession(alice, "a1", kNow, kShortAccessTtl), SessionEnd::kNoSuchSession);
   std::vector<Change> changes = *store_->ChangesSince(seq);
   ASSERT_EQ(changes.size(), 1u);
   EXPECT_EQ(changes[0].kind, ChangeKind::kSession);
@@ -577,15 +612,36 @@ TEST_P(StoreConformance, EndingAllSessionsEndsOnlyTheUsersLiveOnes) {
   ASSERT_TRUE(NewSession("a2", alice, "ra2", kNow + 100));
   ASSERT_TRUE(NewSession("b1", bob, "rb1", kNow + 100));
   const int64_t seq = *store_->LatestChangeSeq();
-  EXPECT_EQ(*store_->EndAllSessions(alice, kNow), 2);
-  EXPECT_TRUE(store_->ListSessions(alice, kNow)->empty());
-  EXPECT_EQ(store_->ListSessions(bob, kNow)->size(), 1u);
+  EXPECT_EQ(*store_->EndAllSessions(alice, kNow, kShortAccessTtl), 2);
+  EXPECT_TRUE(store_->ListSessions(alice, kNow, kShortAccessTtl, kEverySession)->empty());
+  EXPECT_EQ(store_->ListSessions(bob, kNow, kShortAccessTtl, kEverySession)->size(), 1u);
   std::vector<Change> changes = *store_->ChangesSince(seq);
   ASSERT_EQ(changes.size(), 1u);
   EXPECT_EQ(changes[0].kind, ChangeKind::kUser);
   EXPECT_EQ(changes[0].ref, std::to_string(alice));
-  EXPECT_EQ(*store_->EndAllSessions(alice, kNow), 0);
+  EXPECT_EQ(*store_->EndAllSessions(alice, kNow, kShortAccessTtl), 0);
   EXPECT_EQ(store_->ChangesSince(seq)->size(), 1u);  // nothing ended: nothing logged
+}
+
+// SPEC §10.4 through the API: at most `limit` sessions, the newest live ones.
+TEST_P(StoreConformance, AListHoldsTheNewestLiveSessionsUpToItsLimit) {
+  const int64_t alice = AddUser("alice");
+  for (int i = 0; i < 5; ++i) {
+    const std::string id = "s" + std::to_string(i);
+    ASSERT_TRUE(NewSession(id, alice, "r" + id, kNow + 100, kNow + i));
+  }
+  ASSERT_EQ(*store_->RevokeSession("s4", kNow + 5), SessionEnd::kEnded);
+  const auto ids = [&](int64_t limit) {
+    Result<std::vector<SessionInfo>> listed =
+        store_->ListSessions(alice, kNow + 5, kShortAccessTtl, limit);
+    std::vector<std::string> ids;
+    for (const SessionInfo& session : *listed) ids.push_back(session.id);
+    return ids;
+  };
+  EXPECT_EQ(ids(2), (std::vector<std::string>{"s3", "s2"}));
+  EXPECT_EQ(ids(4), (std::vector<std::string>{"s3", "s2", "s1", "s0"}));
+  EXPECT_EQ(ids(5).size(), 4u);
+  EXPECT_TRUE(ids(0).empty());
 }
 
 // 10,000 sessions of one user are listed and ended quickly (indexed by user).
@@ -595,11 +651,12 @@ TEST_P(StoreConformance, TenThousandSessionsOfOneUser) {
     const std::string id = "s" + std::to_string(i);
     ASSERT_TRUE(NewSession(id, alice, "r" + id, kNow + 100));
   }
-  Result<std::vector<SessionInfo>> listed = store_->ListSessions(alice, kNow);
+  Result<std::vector<SessionInfo>> listed =
+      store_->ListSessions(alice, kNow, kShortAccessTtl, kEverySession);
   ASSERT_TRUE(listed.ok()) << listed.error();
   EXPECT_EQ(listed->size(), 10000u);
-  EXPECT_EQ(*store_->EndSession(alice, "s5000", kNow), SessionEnd::kEnded);
-  EXPECT_EQ(*store_->EndAllSessions(alice, kNow), 9999);
+  EXPECT_EQ(*store_->EndSession(alice, "s5000", kNow, kShortAccessTtl), SessionEnd::kEnded);
+  EXPECT_EQ(*store_->EndAllSessions(alice, kNow, kShortAccessTtl), 9999);
 }
 
 // SPEC §10.5: a window, not a streak. Correct codes in between reset nothing (the store is not
@@ -930,7 +987,8 @@ TEST(SqliteUpgradeTest, AVersionSixStoreListsItsSessions) {
   sqlite3_close(db);
   Result<std::unique_ptr<Store>> upgraded = OpenStore(url);
   ASSERT_TRUE(upgraded.ok()) << upgraded.error();
-  Result<std::vector<SessionInfo>> listed = (*upgraded)->ListSessions(alice, now + 60);
+  Result<std::vector<SessionInfo>> listed =
+      (*upgraded)->ListSessions(alice, now + 60, /*access_ttl_s=*/1, kEverySession);
   ASSERT_TRUE(listed.ok()) << listed.error();
   ASSERT_EQ(listed->size(), 2u);
   EXPECT_EQ((*listed)[0].id, "s2");

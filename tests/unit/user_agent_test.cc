@@ -25,6 +25,26 @@ TEST(SessionUserAgentTest, ReplacesControlsAndMalformedBytesOneByOne) {
   EXPECT_EQ(SessionUserAgent("\xff\xfe"), "??");
 }
 
+// Bidirectional-text controls (Trojan Source, CVE-2021-42574) and the line and paragraph
+// separators could reorder or break what an operator's terminal or a JSON reader shows: each of
+// their bytes becomes '?', at both ends of every range; their neighbours are kept.
+TEST(SessionUserAgentTest, ReplacesBidiControlsAndSeparators) {
+  EXPECT_EQ(SessionUserAgent("\xe2\x80\x8d"), "\xe2\x80\x8d");  // U+200D, before U+200E: kept
+  EXPECT_EQ(SessionUserAgent("a\xe2\x80\x8e"), "a???");         // U+200E LRM
+  EXPECT_EQ(SessionUserAgent("\xe2\x80\x8f"), "???");           // U+200F RLM
+  EXPECT_EQ(SessionUserAgent("\xe2\x80\x90"), "\xe2\x80\x90");  // U+2010, after: kept
+  EXPECT_EQ(SessionUserAgent("\xe2\x80\xa7"), "\xe2\x80\xa7");  // U+2027: kept
+  EXPECT_EQ(SessionUserAgent("\xe2\x80\xa8"), "???");           // U+2028 line separator
+  EXPECT_EQ(SessionUserAgent("\xe2\x80\xa9"), "???");           // U+2029 paragraph separator
+  EXPECT_EQ(SessionUserAgent("\xe2\x80\xaa"), "???");           // U+202A LRE
+  EXPECT_EQ(SessionUserAgent("\xe2\x80\xae"), "???");           // U+202E RLO
+  EXPECT_EQ(SessionUserAgent("\xe2\x80\xaf"), "\xe2\x80\xaf");  // U+202F, after: kept
+  EXPECT_EQ(SessionUserAgent("\xe2\x81\xa5"), "\xe2\x81\xa5");  // U+2065, before U+2066: kept
+  EXPECT_EQ(SessionUserAgent("\xe2\x81\xa6"), "???");           // U+2066 LRI
+  EXPECT_EQ(SessionUserAgent("\xe2\x81\xa9z"), "???z");         // U+2069 PDI
+  EXPECT_EQ(SessionUserAgent("\xe2\x81\xaa"), "\xe2\x81\xaa");  // U+206A, after: kept
+}
+
 TEST(SessionUserAgentTest, CutsAtACharacterBoundaryWithinTheLimit) {
   EXPECT_EQ(SessionUserAgent(std::string(1000, 'a')), std::string(kUserAgentMaxBytes, 'a'));
   // 255 bytes, then a 2-byte character that would end at byte 257: left out whole.
