@@ -81,7 +81,7 @@ struct LoginFinish {
   int64_t refresh_expires_at = 0;
   int64_t now = 0;
   std::string address;     // SPEC §10.4: the client's address and User-Agent, kept with the
-  std::string user_agent;  // session (valid UTF-8, at most kUserAgentMaxBytes: core/session_info.h)
+  std::string user_agent;  // session (valid UTF-8, at most kUserAgentMaxBytes: core/user_agent.h)
 };
 
 enum class LoginVerdict {
