@@ -195,7 +195,7 @@ Status MatchMasterKey(Store& store, const CryptoBox& box, const Config& config,
   if (!check) {
     JwtAlg alg = JwtAlg::kHS256;
     ParseJwtAlg(config.tokens.alg, &alg);
-    Status loaded = KeyRing(store, box, alg, config.tokens.access_ttl_s).Load();
+    Status loaded = KeyRing(store, box, alg, config.tokens.access_verifies_s()).Load();
     if (!loaded) return Error{mismatch + " (" + loaded.error() + ")"};
     Result<std::string> stored = store.PutSettingIfAbsent(
         kKeyCheckSetting, box.Seal(SecretBytes(kKeyCheckText), kKeyCheckAssociatedData));

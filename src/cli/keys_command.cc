@@ -25,7 +25,7 @@ void RegisterKeys(CLI::App& app, const GlobalOptions& options, int* exit_code) {
     const int64_t now = SystemClock().NowSeconds();
     std::cout << "KID               ALG    CREATED     STATE\n";
     for (const SigningKeyRecord& key : *records) {
-      int64_t until = key.retired_at + context->config.tokens.access_ttl_s;
+      int64_t until = key.retired_at + context->config.tokens.access_verifies_s();
       std::string state = key.retired_at == 0 ? "current"
                           : until > now       ? "retired, verifies until " + std::to_string(until)
                                               : "expired";
@@ -43,7 +43,7 @@ void RegisterKeys(CLI::App& app, const GlobalOptions& options, int* exit_code) {
     }
     JwtAlg alg = JwtAlg::kHS256;
     ParseJwtAlg(context->config.tokens.alg, &alg);
-    KeyRing ring(*context->store, *context->box, alg, context->config.tokens.access_ttl_s);
+    KeyRing ring(*context->store, *context->box, alg, context->config.tokens.access_verifies_s());
     Result<std::string> kid = ring.Rotate(SystemClock().NowSeconds());
     if (!kid) {
       *exit_code = Fail(kid.error());

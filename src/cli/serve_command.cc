@@ -208,7 +208,7 @@ int RunServer(const Config& config, const ListenPlan& plan, Core core, bool help
               size_t hash_workers) {
   ChangeFollower follower(core.store, core.keys, core.cache, core.service.health(),
                           core.clock,
-                          {.access_ttl_s = config.tokens.access_ttl_s,
+                          {.access_ttl_s = config.tokens.access_verifies_s(),
                            .lockout = core.settings.lockout,
                            .after_successful_poll = [&core] {
                              core.service.FlushDeferredOtpFailures();
@@ -276,7 +276,7 @@ int Serve(const GlobalOptions& options, const std::string& listen_override) {
 
   SystemClock clock;
   const ServiceSettings settings = SettingsFrom(config);
-  KeyRing keys(*context->store, *context->box, settings.jwt.alg, settings.access_ttl_s);
+  KeyRing keys(*context->store, *context->box, settings.jwt.alg, settings.access_verifies_s());
   Status ensured = keys.EnsureSigningKey(clock.NowSeconds());
   if (!ensured) return Fail(ensured.error());
   VerifyCache cache;

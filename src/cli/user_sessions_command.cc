@@ -15,8 +15,8 @@ namespace {
 
 using nlohmann::json;
 
-// How long an access token of the configured servers authorizes: it keeps a session live.
-int64_t AccessTtl(const Context& context) { return context.config.tokens.access_ttl_s; }
+// How long an access token of the configured servers verifies: it keeps a session live.
+int64_t AccessTtl(const Context& context) { return context.config.tokens.access_verifies_s(); }
 
 Status ListUserSessions(Context& context, const std::string& username, bool as_json) {
   Result<UserRecord> user = RequireUser(*context.store, username);

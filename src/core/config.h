@@ -38,6 +38,9 @@ struct Config {
     int64_t refresh_ttl_s = 86400;
     int64_t refresh_reuse_window_s = 0;
     int64_t leeway_s = 0;
+    // How long after its issue an access token still verifies: its lifetime and the leeway.
+    // Sessions stay live, and retired signing keys verify, that long (SPEC §10.4).
+    int64_t access_verifies_s() const { return access_ttl_s + leeway_s; }
   } tokens;
   struct Otp {
     int64_t skew_steps = 1;

@@ -5,11 +5,12 @@
 namespace authgate {
 namespace {
 
-// Format characters that reorder or break displayed text: U+200E–U+200F (marks), U+2028–U+2029
-// (line and paragraph separators), U+202A–U+202E (embeddings, overrides), U+2066–U+2069
-// (isolates).
+// Format characters that reorder or break displayed text: U+061C (the Arabic letter mark),
+// U+200E–U+200F (marks), U+2028–U+2029 (line and paragraph separators), U+202A–U+202E
+// (embeddings, overrides), U+2066–U+2069 (isolates).
 bool IsBidiOrSeparator(char32_t code) {
-  return (code >= 0x200e && code <= 0x200f) || (code >= 0x2028 && code <= 0x202e) ||
+  return code == 0x061c || (code >= 0x200e && code <= 0x200f) ||
+         (code >= 0x2028 && code <= 0x202e) ||
          (code >= 0x2066 && code <= 0x2069);
 }
 

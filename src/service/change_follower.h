@@ -34,7 +34,7 @@ class ChangeFollower {
   struct Settings {
     std::chrono::milliseconds poll_interval{20};
     int64_t prune_interval_s = 60;
-    int64_t access_ttl_s = 3600;  // Store::Prune's arguments
+    int64_t access_ttl_s = 3600;  // Store::Prune's arguments (the leeway included)
     LockoutPolicy lockout;
     // Run on the follower's thread after every successful poll (the store answers again):
     // work deferred while it did not (AuthService::FlushDeferredOtpFailures).

@@ -1,6 +1,7 @@
 // KeyRing: the signing keys of this deployment, loaded from the store and decrypted with the
 // master key. The current key signs; retired keys keep verifying until the tokens they signed
-// have expired (retired_at + access_ttl_s), then drop out of verification and of the JWKS.
+// have expired (retired_at + access_ttl_s, the leeway included: tokens.access_verifies_s()),
+// then drop out of verification and of the JWKS.
 // It also holds the refresh derivation key (SPEC §10.2): one per deployment, kept sealed in the
 // store's settings, so that every instance derives a refresh's new tokens alike.
 // Readers take an immutable snapshot, so verification never waits on a reload to finish.

@@ -14,8 +14,19 @@ bool IsPossibleSessionId(const std::string& id) {
 }
 
 // What an audit line keeps of a refused id: the caller chose it, so at most twice a real id's
-// length (JSON-escaped, malformed UTF-8 replaced, by the audit log).
+// length, letters, digits, '-' and '_' kept and every other byte one '?' (nothing for the
+// audit log to escape or replace: the line holds at most these 64 bytes of it).
 constexpr size_t kRefusedIdLoggedBytes = 64;
+
+std::string LoggedRefusedId(const std::string& id) {
+  std::string logged = id.substr(0, kRefusedIdLoggedBytes);
+  for (char& c : logged) {
+    const bool kept = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                      c == '-' || c == '_';
+    if (!kept) c = '?';
+  }
+  return logged;
+}
 
 }  // namespace
 
@@ -28,7 +39,7 @@ Outcome<SessionList> SessionsFlow::List(const RequestCredentials& credentials) {
                                       caller.error.field);
   }
   Result<std::vector<SessionInfo>> listed = context_.store.ListSessions(
-      caller.value->user_id, now, context_.settings.access_ttl_s, kMaxListedSessions);
+      caller.value->user_id, now, context_.settings.access_verifies_s(), kMaxListedSessions);
   if (!listed) {
     context_.health.CallFailed(listed.failure(), "sessions: list");
     return Outcome<SessionList>::Unavailable();
@@ -46,7 +57,7 @@ Outcome<Identity> SessionsFlow::End(const RequestCredentials& credentials,
   const Identity& identity = *caller.value;
   Result<SessionEnd> ended = IsPossibleSessionId(session_id)
                                  ? context_.store.EndSession(identity.user_id, session_id, now,
-                                                             context_.settings.access_ttl_s)
+                                                             context_.settings.access_verifies_s())
                                  : Result<SessionEnd>(SessionEnd::kNoSuchSession);
   if (!ended) {
     context_.health.CallFailed(ended.failure(), "sessions: end one");
@@ -55,7 +66,7 @@ Outcome<Identity> SessionsFlow::End(const RequestCredentials& credentials,
   if (*ended == SessionEnd::kNoSuchSession) {
     context_.audit.Write("session_end_refused",
                          {{"userId", identity.user_id},
-                          {"sessionId", session_id.substr(0, kRefusedIdLoggedBytes)},
+                          {"sessionId", LoggedRefusedId(session_id)},
                           {"reason", "not_found"},
                           {"client", client}},
                          context_.clock.NowMillis());

@@ -230,7 +230,8 @@ class Store {
   virtual Result<SessionEnd> RevokeSession(const std::string& session_id, int64_t now) = 0;
   // SPEC §10.4. A session is live at `now` while it is not revoked and one of its tokens can
   // still authorize: its current refresh token, or the last access token issued for it
-  // (`access_ttl_s` = tokens.access_ttl_s; core/session_liveness.h decides). ListSessions:
+  // (`access_ttl_s`: how long an access token verifies after its issue, tokens.access_ttl_s +
+  // tokens.leeway_s; core/session_liveness.h decides). ListSessions:
   // the first `limit` of `user_id`'s live sessions, newest first (by creation, then id); cost:
   // that user's sessions (indexed), and `limit` of them in memory. EndSession revokes `session_id`
   // iff it is one of `user_id`'s live sessions (kNoSuchSession otherwise, nothing written: another
@@ -267,7 +268,7 @@ class Store {
   // Deletes what can no longer matter: old otp steps, old changes, lockout rows that no longer
   // count (core's Forgotten() under `lockout`), and refresh
   // tokens once both they and the access token issued with them (`access_ttl_s` after their
-  // creation) have expired; a session goes with its last token, so the sessions table holds
+  // creation, the leeway included) have expired; a session goes with its last token, so the sessions table holds
   // only sessions with a token that can still work. Cost: what it deletes (indexed).
   virtual Status Prune(int64_t now, int64_t access_ttl_s, const LockoutPolicy& lockout) = 0;
 

@@ -71,7 +71,8 @@ TEST_F(SessionsFlowTest, AnyOtherIdIsNotFoundAndMalformedOnesNeverReachTheStore)
 }
 
 // A refusal is audited as comparable refusals are: the caller, their address, and no more of
-// the attacker's id than 64 bytes.
+// the attacker's id than 64 bytes, however it is encoded (a character cut in two, quotes and
+// controls are one '?' a byte: the log line has nothing to escape or replace).
 TEST_F(SessionsFlowTest, ARefusedEndIsAuditedWithTheIdCut) {
   ASSERT_FALSE(flow.End(Credentials(first, world.Otp(alice)), bobs.session_id, "192.0.2.1").value);
   ASSERT_FALSE(
@@ -87,6 +88,18 @@ TEST_F(SessionsFlowTest, ARefusedEndIsAuditedWithTheIdCut) {
   }
   EXPECT_EQ(refusals, 2u);
   EXPECT_NE(audit.find("\"userId\":" + std::to_string(alice.id)), std::string::npos);
+}
+
+TEST_F(SessionsFlowTest, ARefusedIdIsLoggedInAtMost64BytesWhateverItHolds) {
+  const std::string cut_character = std::string(63, 'y') + "\xc3\xa9";  // é cut after its lead
+  const std::string quotes = "\"\\\n\x01" + std::string(70, '"');
+  for (const std::string& id : {cut_character, quotes}) {
+    ASSERT_FALSE(flow.End(Credentials(first, world.Otp(alice)), id, "192.0.2.1").value);
+  }
+  const std::string audit = world.AuditText();
+  EXPECT_NE(audit.find("\"sessionId\":\"" + std::string(63, 'y') + "?\""), std::string::npos);
+  EXPECT_NE(audit.find("\"sessionId\":\"" + std::string(64, '?') + "\""), std::string::npos);
+  EXPECT_EQ(audit.find("\\\""), std::string::npos);  // no escaped quote anywhere
 }
 
 TEST_F(SessionsFlowTest, TheCallerIsCheckedFirst) {
@@ -116,6 +129,33 @@ TEST_F(SessionsFlowTest, AStoreThatFailsMidwayIs503AndOpensTheCircuit) {
   EXPECT_FALSE(world.health.Up());
 }
 
+// Two sessions of one account, `advance` seconds after their login: each still verifies, both
+// are listed as live until `live_for` seconds after the login, and one can end the other at once.
+// Returns the session left and the account.
+std::pair<TestSession, TestAccount> BothLiveThenOneEnded(ServiceWorld& world, int64_t advance,
+                                                         int64_t live_for) {
+  Authenticator authenticator{world.Context()};
+  SessionsFlow flow{world.Context(), authenticator};
+  const TestAccount alice = world.AddAccount("alice");
+  const int64_t login = world.clock.NowSeconds();
+  const TestSession phone = world.OpenSession(alice);
+  const TestSession laptop = world.OpenSession(alice);
+  world.clock.Advance(advance);
+
+  EXPECT_TRUE(authenticator.Verify(Credentials(phone, world.Otp(alice))).value);
+  Outcome<SessionList> listed = flow.List(Credentials(laptop, world.Otp(alice)));
+  EXPECT_TRUE(listed.value);
+  if (!listed.value) return {laptop, alice};
+  EXPECT_EQ(listed.value->sessions.size(), 2u);
+  for (const SessionInfo& session : listed.value->sessions) {
+    EXPECT_EQ(session.expires_at, login + live_for);
+  }
+  EXPECT_TRUE(flow.End(Credentials(laptop, world.Otp(alice)), phone.session_id, "192.0.2.1").value);
+  EXPECT_EQ(authenticator.Verify(Credentials(phone, world.Otp(alice))).error.code,
+            MessageCode::kTokenInvalid);
+  return {laptop, alice};
+}
+
 // tokens.refresh_ttl_s < access_ttl_s: once the refresh tokens have expired, the access tokens
 // still authorize, so their sessions are still listed (until the access token's expiry) and can
 // be ended.
@@ -123,23 +163,21 @@ TEST(SessionsFlowShortRefreshTest, SessionsLiveWhileTheirAccessTokensDo) {
   ServiceWorld world;
   world.settings.refresh_ttl_s = 60;
   world.settings.access_ttl_s = 3600;
-  Authenticator authenticator{world.Context()};
-  SessionsFlow flow{world.Context(), authenticator};
-  const TestAccount alice = world.AddAccount("alice");
-  const int64_t login = world.clock.NowSeconds();
-  const TestSession phone = world.OpenSession(alice);
-  const TestSession laptop = world.OpenSession(alice);
-  world.clock.Advance(61);
+  BothLiveThenOneEnded(world, 61, 3600);
+}
 
-  Outcome<SessionList> listed = flow.List(Credentials(laptop, world.Otp(alice)));
-  ASSERT_TRUE(listed.value);
-  ASSERT_EQ(listed.value->sessions.size(), 2u);
-  for (const SessionInfo& session : listed.value->sessions) {
-    EXPECT_EQ(session.expires_at, login + 3600);
-  }
-  ASSERT_TRUE(flow.End(Credentials(laptop, world.Otp(alice)), phone.session_id, "192.0.2.1").value);
-  EXPECT_EQ(authenticator.Verify(Credentials(phone, world.Otp(alice))).error.code,
-            MessageCode::kTokenInvalid);
+// tokens.leeway_s: an access token past its exp but within the leeway still verifies, so its
+// session is still listed and can be ended (attacker review: it was unlisted and 404 before).
+TEST(SessionsFlowLeewayTest, SessionsLiveWhileTheirAccessTokensVerifyWithinTheLeeway) {
+  ServiceWorld world;
+  world.settings.refresh_ttl_s = 60;
+  world.settings.access_ttl_s = 120;
+  world.settings.jwt.leeway_s = 30;
+  const auto [laptop, alice] = BothLiveThenOneEnded(world, 135, 150);  // past exp, in the leeway
+  world.clock.Advance(15);  // the leeway is over
+  Authenticator authenticator{world.Context()};
+  EXPECT_EQ(authenticator.Verify(Credentials(laptop, world.Otp(alice))).error.code,
+            MessageCode::kTokenExpired);
 }
 
 }  // namespace

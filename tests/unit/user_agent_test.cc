@@ -34,6 +34,8 @@ TEST(SessionUserAgentTest, ReplacesBidiControlsAndSeparators) {
   EXPECT_EQ(SessionUserAgent("\xe2\x80\x8f"), "???");           // U+200F RLM
   EXPECT_EQ(SessionUserAgent("\xe2\x80\x90"), "\xe2\x80\x90");  // U+2010, after: kept
   EXPECT_EQ(SessionUserAgent("\xe2\x80\xa7"), "\xe2\x80\xa7");  // U+2027: kept
+  EXPECT_EQ(SessionUserAgent("\xd8\x9b"), "\xd8\x9b");          // U+061B: kept
+  EXPECT_EQ(SessionUserAgent("\xd8\x9c"), "??");                 // U+061C Arabic letter mark
   EXPECT_EQ(SessionUserAgent("\xe2\x80\xa8"), "???");           // U+2028 line separator
   EXPECT_EQ(SessionUserAgent("\xe2\x80\xa9"), "???");           // U+2029 paragraph separator
   EXPECT_EQ(SessionUserAgent("\xe2\x80\xaa"), "???");           // U+202A LRE
