@@ -102,6 +102,31 @@ UPDATE sessions SET
                            WHERE t.session_id = sessions.id), 0);
 )sql";
 
+// Refresh tokens keyed by an increasing id, the hash a unique index (issue 14.3). Keyed by
+// their random hash, every rotation wrote pages all over the table and its two indexes: the
+// new row's, the (session_id, hash) index's and the (expires_at, hash) index's, a WAL frame
+// each per commit. Now the new row and its expiry entry (expires_at, id) are appended, so a
+// group's rotations share those pages; the session index is gone (pruning reads the sessions'
+// own expiry, kept since version 7).
+constexpr const char* kSchemaV8 = R"sql(
+CREATE TABLE refresh_tokens_v8(
+  id {serial_key},
+  hash TEXT NOT NULL UNIQUE,
+  session_id TEXT NOT NULL,
+  expires_at {int64} NOT NULL,
+  rotated {boolean} NOT NULL DEFAULT {false},
+  created_at {int64} NOT NULL,
+  rotated_at {int64} NOT NULL DEFAULT 0,
+  next_hash TEXT NOT NULL DEFAULT '');
+INSERT INTO refresh_tokens_v8(hash, session_id, expires_at, rotated, created_at, rotated_at,
+                              next_hash)
+  SELECT hash, session_id, expires_at, rotated, created_at, rotated_at, next_hash
+  FROM refresh_tokens ORDER BY created_at, hash;
+DROP TABLE refresh_tokens;
+ALTER TABLE refresh_tokens_v8 RENAME TO refresh_tokens;
+CREATE INDEX refresh_tokens_expiry ON refresh_tokens(expires_at);
+)sql";
+
 std::string_view Word(const SchemaWords& words, std::string_view name) {
   if (name == "serial_key") return words.serial_key;
   if (name == "int64") return words.int64;
@@ -136,7 +161,7 @@ std::string Spell(std::string_view script, const SchemaWords& words) {
 std::string MigrationScript(const Dialect& dialect, int64_t version) {
   static constexpr const char* kScripts[] = {kSchemaV1, kSchemaV2, kSchemaV3,
                                              kSchemaV4, kSchemaV5, kSchemaV6,
-                                             kSchemaV7};
+                                             kSchemaV7, kSchemaV8};
   static_assert(std::size(kScripts) == kSchemaVersion);
   return Spell(kScripts[version - 1], dialect.schema_words());
 }

@@ -2,8 +2,10 @@
 // SchemaWords spell the types). Version 1: the tables; 2: failure counts expire and request-otp
 // failures are counted in a window (SPEC §10.5); 3: settings; 4: the credential hold (SPEC §10.3);
 // 5: the refresh replay window (SPEC §10.2); 6: the write probe's heartbeats (issue 16.2); 7:
-// what a session shows its owner (SPEC §10.4). A database is migrated in one write transaction under the dialect's migration lock, so processes
-// starting together migrate once, and one migrated by an older authgate opens unchanged.
+// what a session shows its owner (SPEC §10.4); 8: refresh tokens appended in creation order
+// (issue 14.3). A database is migrated in one write transaction under the dialect's migration
+// lock, so processes starting together migrate once, and one migrated by an older authgate
+// opens unchanged.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +15,7 @@
 
 namespace authgate {
 
-inline constexpr int64_t kSchemaVersion = 7;
+inline constexpr int64_t kSchemaVersion = 8;
 
 // The script that takes a database from `version` - 1 to `version` (1 to kSchemaVersion), in
 // the dialect's words.

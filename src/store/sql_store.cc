@@ -657,12 +657,12 @@ Result<std::string> SqlStore::PutSettingIfAbsent(const std::string& name,
 Status SqlStore::Prune(int64_t now, int64_t access_ttl_s, const LockoutPolicy& lockout) {
   const PruneHorizons h = PruneHorizonsAt(now, access_ttl_s, lockout);
   return ToStatus(InTransaction<bool>([&](SqlConnection& c, SqlTransaction& tx) {
-    // Sessions first: those whose every token is about to go (found through the expiry index).
+    // Sessions first: those whose current token is about to go (found through the tokens'
+    // expiry index; a session's own expires_at and last issue are its current token's).
     c.Run(
         "DELETE FROM sessions WHERE id IN (SELECT session_id FROM refresh_tokens "
-        "WHERE expires_at <= $1 AND created_at <= $2) AND NOT EXISTS (SELECT 1 FROM "
-        "refresh_tokens r WHERE r.session_id = sessions.id AND (r.expires_at > $1 OR "
-        "r.created_at > $2))",
+        "WHERE expires_at <= $1 AND created_at <= $2) AND expires_at <= $1 AND "
+        "created_at <= $2 AND refreshed_at <= $2",
         {h.token_expired_by, h.token_created_by});
     c.Run("DELETE FROM refresh_tokens WHERE expires_at <= $1 AND created_at <= $2",
           {h.token_expired_by, h.token_created_by});

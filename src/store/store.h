@@ -266,10 +266,10 @@ class Store {
                                                  const std::string& value) = 0;
 
   // Deletes what can no longer matter: old otp steps, old changes, lockout rows that no longer
-  // count (core's Forgotten() under `lockout`), and refresh
-  // tokens once both they and the access token issued with them (`access_ttl_s` after their
-  // creation, the leeway included) have expired; a session goes with its last token, so the sessions table holds
-  // only sessions with a token that can still work. Cost: what it deletes (indexed).
+  // count (core's Forgotten() under `lockout`), and refresh tokens once both they and the access
+  // token issued with them (`access_ttl_s` after their creation, the leeway included) have
+  // expired; a session goes with its current token, so the sessions table holds only sessions
+  // with a token that can still work. Cost: what it deletes (indexed).
   virtual Status Prune(int64_t now, int64_t access_ttl_s, const LockoutPolicy& lockout) = 0;
 
   // The write probe's commit (service/write_probe.h): in one write transaction, `instance_id`'s

@@ -1000,6 +1000,101 @@ TEST(SqliteUpgradeTest, AVersionSixStoreListsItsSessions) {
   EXPECT_EQ((*listed)[1].address, "");
 }
 
+// Rewrites a current store's refresh_tokens as schema version 7 had it (keyed by the hash, with
+// the session index) and sets the version back to 7; `run` executes SQL on the store's engine.
+void RewindRefreshTokensToVersionSeven(const std::string& int_type,
+                                       const std::string& bool_type, const std::string& rowid,
+                                       const std::function<void(const std::string&)>& run) {
+  run("CREATE TABLE old_tokens(hash TEXT PRIMARY KEY, session_id TEXT NOT NULL, expires_at " +
+      int_type + " NOT NULL, rotated " + bool_type + " NOT NULL, created_at " + int_type +
+      " NOT NULL, rotated_at " + int_type + " NOT NULL DEFAULT 0, next_hash TEXT NOT NULL "
+      "DEFAULT '')" + rowid + ";"
+      "INSERT INTO old_tokens SELECT hash, session_id, expires_at, rotated, created_at, "
+      "rotated_at, next_hash FROM refresh_tokens;"
+      "DROP TABLE refresh_tokens; ALTER TABLE old_tokens RENAME TO refresh_tokens;"
+      "CREATE INDEX refresh_tokens_session ON refresh_tokens(session_id);"
+      "CREATE INDEX refresh_tokens_expiry ON refresh_tokens(expires_at);");
+}
+
+// Tokens of a version-7 store (issue 14.3 rebuilt the table) keep working after the migration:
+// the current one rotates, the rotated one is a reuse, and pruning still finds the session.
+void ExpectVersionSevenTokensSurvive(const std::string& url,
+                                     const std::function<void()>& rewind) {
+  const int64_t now = 1700000000;
+  {
+    Result<std::unique_ptr<Store>> created = OpenStore(url);
+    ASSERT_TRUE(created.ok()) << created.error();
+    Store& store = **created;
+    const int64_t alice = *store.CreateUser({"alice", "hash", "sealed"}, now);
+    ASSERT_EQ(*store.CompleteLogin("alice", alice, 1, "s1", "r1", now + 100, now),
+              LoginCompletion::kCompleted);
+    ASSERT_EQ(store.RotateRefreshToken("r1", "r2", now + 300, now + 50)->outcome,
+              RotationOutcome::kRotated);
+  }
+  rewind();
+  Result<std::unique_ptr<Store>> upgraded = OpenStore(url);
+  ASSERT_TRUE(upgraded.ok()) << upgraded.error();
+  Store& store = **upgraded;
+  EXPECT_EQ(store.RotateRefreshToken("r2", "r3", now + 400, now + 60)->outcome,
+            RotationOutcome::kRotated);
+  EXPECT_EQ(store.RotateRefreshToken("r1", "x", now + 400, now + 61)->outcome,
+            RotationOutcome::kReuseDetected);
+  const LockoutPolicy policy{5, 600};
+  ASSERT_TRUE(store.Prune(now + 399, 0, policy).ok());  // r3 lives: the session stays
+  EXPECT_TRUE(store.FindSession("s1")->has_value());
+  ASSERT_TRUE(store.Prune(now + 400, 0, policy).ok());
+  EXPECT_FALSE(store.FindSession("s1")->has_value());
+}
+
+TEST(SqliteUpgradeTest, AVersionSevenStoreKeepsItsRefreshTokens) {
+  const std::string url = FreshSqliteUrl();
+  ExpectVersionSevenTokensSurvive(url, [&] {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(url.substr(7).c_str(), &db), SQLITE_OK);
+    RewindRefreshTokensToVersionSeven("INTEGER", "INTEGER", " WITHOUT ROWID",
+                                      [&](const std::string& sql) {
+      EXPECT_EQ(sqlite3_exec(db, (sql + "PRAGMA user_version = 7;").c_str(), nullptr, nullptr,
+                             nullptr),
+                SQLITE_OK)
+          << sqlite3_errmsg(db);
+    });
+    sqlite3_close(db);
+  });
+  // Rebuilt: appended by id, and the random (session_id, hash) index is gone.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(url.substr(7).c_str(), &db), SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(db, "SELECT id FROM refresh_tokens", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_stmt* indexes = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+                               "name = 'refresh_tokens_session'",
+                               -1, &indexes, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(indexes), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(indexes, 0), 0);
+  sqlite3_finalize(indexes);
+  sqlite3_close(db);
+}
+
+TEST(PostgresMigrationTest, AVersionSevenStoreKeepsItsRefreshTokens) {
+  const std::string url = PostgresBaseUrl();
+  if (url.empty()) GTEST_SKIP() << "no PostgreSQL";
+  PGconn* connection = PQconnectdb(url.c_str());
+  PQclear(PQexec(connection, "DROP SCHEMA public CASCADE; CREATE SCHEMA public;"));
+  ExpectVersionSevenTokensSurvive(url, [&] {
+    RewindRefreshTokensToVersionSeven("BIGINT", "BOOLEAN", "",
+                                      [&](const std::string& sql) {
+      PGresult* result = PQexec(
+          connection, (sql + "DELETE FROM schema_version; INSERT INTO schema_version VALUES(7);")
+                          .c_str());
+      EXPECT_EQ(PQresultStatus(result), PGRES_COMMAND_OK) << PQerrorMessage(connection);
+      PQclear(result);
+    });
+  });
+  PQfinish(connection);
+}
+
 TEST(OpenStoreTest, RejectsUnknownUrls) {
   EXPECT_FALSE(OpenStore("mysql://x").ok());
   EXPECT_FALSE(OpenStore("postgresql://nobody:x@127.0.0.1:1/none").ok());
