@@ -19,34 +19,53 @@ std::optional<Error> Guarded(Body&& body) {
 }  // namespace
 
 GroupCommit::GroupCommit(ConnectionPool& pool, const Dialect& dialect, int timeout_ms)
-    : pool_(pool), dialect_(dialect), timeout_(timeout_ms) {}
+    : pool_(pool), dialect_(dialect), timeout_(timeout_ms), committer_([this] { Commit(); }) {}
+
+GroupCommit::~GroupCommit() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  work_.notify_one();
+  committer_.join();
+}
 
 std::optional<Error> GroupCommit::Run(const Operation& operation) {
   Waiter self{&operation, std::chrono::steady_clock::now(), std::nullopt, false, {}};
   std::unique_lock<std::mutex> lock(mutex_);
   queue_.push_back(&self);
-  while (!self.done && queue_.front() != &self) self.wake.wait(lock);
-  if (self.done) return self.error;
-  // This caller leads: the group is the front of the queue, itself first.
-  const size_t size = std::min(queue_.size(), kMaxGroup);
-  std::deque<Waiter*> group(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(size));
-  running_ = size;
-  lock.unlock();
-  Lead(group);
-  lock.lock();
-  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(size));
-  running_ = 0;
+  if (running_ == 0 && queue_.size() == 1) work_.notify_one();  // the committer may be idle
+  while (!self.done) self.wake.wait(lock);
+  return self.error;
+}
+
+void GroupCommit::Commit() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    work_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, and no caller left
+    const size_t size = std::min(queue_.size(), kMaxGroup);
+    std::deque<Waiter*> group(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(size));
+    running_ = size;
+    lock.unlock();
+    Lead(group);
+    lock.lock();
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(size));
+    running_ = 0;
+    Count(size);
+    for (Waiter* waiter : group) {
+      waiter->done = true;
+      waiter->wake.notify_one();
+    }
+  }
+}
+
+void GroupCommit::Count(size_t size) {
   ++groups_;
   stats_.operations += size;
   size_t bucket = 0;
   while ((size_t{1} << bucket) < size) ++bucket;  // size ≤ kMaxGroup = 2^7
   ++stats_.groups[bucket];
-  for (Waiter* waiter : group) {
-    waiter->done = true;
-    waiter->wake.notify_one();
-  }
-  if (!queue_.empty()) queue_.front()->wake.notify_one();
-  return self.error;
 }
 
 void GroupCommit::Lead(std::deque<Waiter*>& group) {

@@ -3,12 +3,16 @@
 // (SQLite: BEGIN IMMEDIATE) runs its writers one at a time anyway; what grouping adds is that
 // the writers waiting meanwhile share the next transaction instead of paying a commit each.
 //
-// The first caller to find no group running leads: it leases a connection, begins one write
-// transaction, runs every operation queued so far (its own first, at most kMaxGroup) each under
-// a savepoint of its own, commits, and wakes them; the next waiter then leads the next group
-// (LevelDB's write batching). Each operation sees the writes of those before it in the group,
-// as if they had run one after another, and every caller returns only after the commit that
-// holds its writes: durability is unchanged, each answer still follows its own commit.
+// One committer thread (started by the constructor, joined by the destructor) does the writing:
+// it waits for a caller, leases a connection, begins one write transaction, runs every
+// operation queued at that moment (at most kMaxGroup, in arrival order) each under a savepoint
+// of its own, commits, wakes their callers, and takes the next group at once — while a group
+// commits, the next one queues. (The first version let the first waiting caller lead, as
+// LevelDB's writers do; handing the lead from thread to thread cost a wake-up between every two
+// groups, ~0.45 ms on a 2-vCPU VM, a fifth of the refresh throughput.) Each operation sees the
+// writes of those before it in the group, as if they had run one after another, and every
+// caller returns only after the commit that holds its writes: durability is unchanged, each
+// answer still follows its own commit.
 //
 // If one operation of a group throws, it fails with its error and the group is rolled back and
 // run again without it, so one failure never fails another (an operation may therefore run more
@@ -16,8 +20,9 @@
 // the group fails with its error and nothing of it is written. An operation that
 // waited longer than storage.timeout_ms before its group began fails unrun ("timeout").
 //
-// Thread-safe. A test hook (fault injection for the crash tests) may run after each commit,
-// before any caller is woken.
+// Run is thread-safe; it blocks its caller. Operations run on the committer thread. A test hook
+// (fault injection for the crash tests) may run there after each commit, before any caller is
+// woken.
 #pragma once
 
 #include <chrono>
@@ -27,6 +32,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <thread>
 
 #include "core/result.h"
 #include "store/connection_pool.h"
@@ -44,6 +50,9 @@ class GroupCommit {
   using Operation = std::function<void(SqlConnection&)>;
 
   GroupCommit(ConnectionPool& pool, const Dialect& dialect, int timeout_ms);
+  ~GroupCommit();  // call once no Run is in progress
+  GroupCommit(const GroupCommit&) = delete;
+  GroupCommit& operator=(const GroupCommit&) = delete;
 
   // Runs `operation` in a shared write transaction; returns once that committed (nothing: the
   // operation's writes are durable) or failed (the error; none of its writes remain).
@@ -68,8 +77,12 @@ class GroupCommit {
     std::condition_variable wake;
   };
 
-  // The leader's work: runs `group` and records each waiter's outcome.
+  // The committer thread: takes the queued operations (at most kMaxGroup) as one group, runs
+  // them, wakes their callers, and takes the next group, until destruction.
+  void Commit();
+  // Runs `group` and records each waiter's outcome.
   void Lead(std::deque<Waiter*>& group);
+  void Count(size_t size);  // under mutex_
   // Runs `group` in one transaction and empties it when that committed; when an operation
   // fails, rolls back, records its error and takes it out of `group` (false).
   bool RunTogether(SqlConnection& connection, std::deque<Waiter*>& group);
@@ -79,10 +92,13 @@ class GroupCommit {
   const std::chrono::milliseconds timeout_;
   std::function<void()> after_commit_;
   mutable std::mutex mutex_;
-  std::deque<Waiter*> queue_;  // the front one leads (or will, once woken)
-  size_t running_ = 0;         // how many at the front of queue_ form the running group
+  std::condition_variable work_;  // the committer's: callers queued, or stopping_
+  std::deque<Waiter*> queue_;     // the front ones form the running group
+  size_t running_ = 0;            // how many at the front of queue_ form the running group
+  bool stopping_ = false;
   uint64_t groups_ = 0;
   CommitGroupStats stats_;
+  std::thread committer_;  // last: starts once the members above are ready
 };
 
 }  // namespace authgate
