@@ -233,6 +233,10 @@ std::unique_ptr<SqlConnection> SqliteDialect::Connect(int timeout_ms,
   sqlite3_busy_timeout(db, timeout_ms);
   connection->RunScript("PRAGMA foreign_keys = ON");
   connection->RunScript("PRAGMA synchronous = FULL");
+  // 16 MiB of page cache per connection (SQLite's default: 2 MB), filled only as far as the
+  // database is large: the write path's random pages (the refresh tokens' hash index, the
+  // sessions) stay cached between groups; refresh measured ~10 % faster (issue 14.3).
+  connection->RunScript("PRAGMA cache_size = -16384");
   return connection;
 }
 
