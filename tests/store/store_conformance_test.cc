@@ -1001,7 +1001,7 @@ TEST(SqliteUpgradeTest, AVersionSixStoreListsItsSessions) {
 }
 
 // Rewrites a current store's refresh_tokens as schema version 7 had it (keyed by the hash, with
-// the session index) and sets the version back to 7; `run` executes SQL on the store's engine.
+// the session index); `run` executes the SQL on the store's engine and sets the version to 7.
 void RewindRefreshTokensToVersionSeven(const std::string& int_type,
                                        const std::string& bool_type, const std::string& rowid,
                                        const std::function<void(const std::string&)>& run) {
