@@ -60,9 +60,9 @@ int main(int argc, char** argv) {
     JwtClaims claims{"authgate", "customer-api", std::to_string(ids[name]), RandomId(),
                      RandomId(), now, now + 3600};
     // A step no TOTP code will ever name: logins of the benchmark never collide with it.
-    Result<LoginCompletion> made = (*store)->CompleteLogin(
+    Result<CompletedLogin> made = (*store)->CompleteLogin(
         name, ids[name], 1000000000 + i, claims.sid, RandomId(), now + 86400, now);
-    if (!made || *made != LoginCompletion::kCompleted) return Fail("cannot create session " + std::to_string(i));
+    if (!made || made->completion != LoginCompletion::kCompleted) return Fail("cannot create session " + std::to_string(i));
     out << SignJwt(claims, *keys.Snapshot()->signing) << " " << secret << "\n";
   }
   return 0;

@@ -35,9 +35,10 @@ struct KeySet {
   // The key that was current at `at` (the newest created by then), or the current one: what
   // signed a grant issued at `at`, so that a replay (SPEC §10.2) signs with it again.
   const JwtKey* SigningKeyAt(int64_t at) const;
-  // SPEC §10.2: the refresh token a refresh of `presented` hands out, and the jti of an access
-  // token granted with `refresh_token`: HMAC-SHA-256 under refresh_key, so a replay of the
-  // same token gets the same bytes and the store never holds a token it could hand out.
+  // SPEC §10.2: the refresh-token secret a refresh of `presented` (a token's secret:
+  // core/refresh_token.h) hands out, and the jti of an access token granted with
+  // `refresh_token`: HMAC-SHA-256 under refresh_key, so a replay of the same token gets the
+  // same bytes and the store never holds a token it could hand out.
   // Empty when refresh_key is not loaded.
   std::string DeriveRefreshToken(std::string_view presented) const;
   std::string DeriveTokenId(std::string_view refresh_token) const;

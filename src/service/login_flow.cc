@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/random.h"
+#include "core/refresh_token.h"
 #include "core/totp.h"
 #include "core/user_agent.h"
 #include "core/username.h"
@@ -95,7 +96,9 @@ Outcome<TokenGrant> LoginFlow::LoginWithProvenPassword(const LoginRequest& reque
   }
   switch (finished->verdict) {
     case LoginVerdict::kCompleted:
-      return Complete(request, user, {finish.session_id, refresh.token}, now, client);
+      return Complete(request, user,
+                      {finish.session_id, JoinRefreshToken(finished->refresh_id, refresh.secret)},
+                      now, client);
     case LoginVerdict::kProvenInactive:
       return RefuseStatus(user, client);
     case LoginVerdict::kHeld:

@@ -1,5 +1,7 @@
 #include "service/refresh_flow.h"
 
+#include "core/refresh_token.h"
+
 namespace authgate {
 
 RefreshFlow::RefreshFlow(ServiceContext context)
@@ -9,10 +11,12 @@ Outcome<TokenGrant> RefreshFlow::Refresh(const RefreshRequest& request,
                                          const std::string& client) {
   const int64_t now = context_.clock.NowSeconds();
   if (!context_.health.Up()) return Outcome<TokenGrant>::Unavailable();
-  const NewRefreshToken next = issuer_.NextRefresh(request.refresh_token);
-  if (next.token.empty()) return Outcome<TokenGrant>::Unavailable();  // keys not loaded yet
+  const std::optional<RefreshTokenParts> presented = SplitRefreshToken(request.refresh_token);
+  if (!presented) return Invalid(RotationResult{}, client, "unknown");  // not one we issue
+  const NewRefreshToken next = issuer_.NextRefresh(presented->secret);
+  if (next.secret.empty()) return Outcome<TokenGrant>::Unavailable();  // keys not loaded yet
   Result<RotationResult> rotation = context_.store.RotateRefreshToken(
-      RefreshTokenHash(request.refresh_token), next.hash,
+      RefreshKey{presented->id, RefreshTokenHash(presented->secret)}, next.hash,
       now + context_.settings.refresh_ttl_s, now, context_.settings.refresh_reuse_window_s);
   if (!rotation) {
     context_.health.CallFailed(rotation.failure(), "refresh: rotate token");
@@ -36,8 +40,8 @@ Outcome<TokenGrant> RefreshFlow::Refresh(const RefreshRequest& request,
                                    {"userId", rotation->user_id},
                                    {"sessionId", rotation->session_id}, {"client", client}},
                        context_.clock.NowMillis());
-  return issuer_.Grant(rotation->user_id, rotation->session_id, next.token,
-                       rotation->rotated_at);
+  return issuer_.Grant(rotation->user_id, rotation->session_id,
+                       JoinRefreshToken(rotation->next_id, next.secret), rotation->rotated_at);
 }
 
 Outcome<TokenGrant> RefreshFlow::ReuseDetected(const RotationResult& rotation,

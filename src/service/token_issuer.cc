@@ -7,23 +7,24 @@
 
 namespace authgate {
 
-std::string RefreshTokenHash(const std::string& token) {
+std::string RefreshTokenHash(std::string_view secret) {
   unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(token.data()), token.size());
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(secret.data()),
+                     secret.size());
   return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
 }
 
 NewRefreshToken TokenIssuer::NewRefresh() const {
   NewRefreshToken refresh;
-  refresh.token = RandomToken();
-  refresh.hash = RefreshTokenHash(refresh.token);
+  refresh.secret = RandomToken();
+  refresh.hash = RefreshTokenHash(refresh.secret);
   return refresh;
 }
 
-NewRefreshToken TokenIssuer::NextRefresh(const std::string& presented) const {
+NewRefreshToken TokenIssuer::NextRefresh(std::string_view presented_secret) const {
   NewRefreshToken refresh;
-  refresh.token = keys_.Snapshot()->DeriveRefreshToken(presented);
-  if (!refresh.token.empty()) refresh.hash = RefreshTokenHash(refresh.token);
+  refresh.secret = keys_.Snapshot()->DeriveRefreshToken(presented_secret);
+  if (!refresh.secret.empty()) refresh.hash = RefreshTokenHash(refresh.secret);
   return refresh;
 }
 

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "service/key_ring.h"
@@ -17,13 +18,15 @@
 
 namespace authgate {
 
+// A refresh token's secret before the store names its row (core/refresh_token.h: the token
+// is "<id>.<secret>", JoinRefreshToken).
 struct NewRefreshToken {
-  std::string token;  // for the client, once
-  std::string hash;   // for the store
+  std::string secret;  // for the client, once, in the token
+  std::string hash;    // for the store
 };
 
-// What the store keeps of a refresh token: its SHA-256, hex.
-std::string RefreshTokenHash(const std::string& token);
+// What the store keeps of a refresh token: its secret's SHA-256, hex.
+std::string RefreshTokenHash(std::string_view secret);
 
 class TokenIssuer {
  public:
@@ -32,9 +35,9 @@ class TokenIssuer {
 
   // A login's first refresh token: random.
   NewRefreshToken NewRefresh() const;
-  // The refresh token a refresh of `presented` hands out (KeySet::DeriveRefreshToken); empty
-  // while the keys are not loaded.
-  NewRefreshToken NextRefresh(const std::string& presented) const;
+  // The refresh token a refresh of `presented` hands out, derived from its secret
+  // (KeySet::DeriveRefreshToken); empty while the keys are not loaded.
+  NewRefreshToken NextRefresh(std::string_view presented_secret) const;
   // The grant of `session_id` issued at `issued_at`; 503 while no signing key is loaded.
   Outcome<TokenGrant> Grant(int64_t user_id, const std::string& session_id,
                             const std::string& refresh_token, int64_t issued_at) const;

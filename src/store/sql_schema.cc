@@ -127,6 +127,33 @@ ALTER TABLE refresh_tokens_v8 RENAME TO refresh_tokens;
 CREATE INDEX refresh_tokens_expiry ON refresh_tokens(expires_at);
 )sql";
 
+// Refresh tokens found by their id (core/refresh_token.h; issue 14.3): a rotation appends its
+// row and its expiry entry and writes no random index page — the unique index on the hash
+// was the one page every rotation wrote at random. The tokens issued before carry no id: they
+// are kept, marked `legacy`, and found by their hash through a partial index that new rows
+// never enter. `next_id` names a rotation's successor; `next_hash`, a successor named before.
+constexpr const char* kSchemaV9 = R"sql(
+CREATE TABLE refresh_tokens_v9(
+  id {serial_key},
+  hash TEXT NOT NULL,
+  legacy {boolean} NOT NULL DEFAULT {false},
+  session_id TEXT NOT NULL,
+  expires_at {int64} NOT NULL,
+  rotated {boolean} NOT NULL DEFAULT {false},
+  created_at {int64} NOT NULL,
+  rotated_at {int64} NOT NULL DEFAULT 0,
+  next_id {int64} NOT NULL DEFAULT 0,
+  next_hash TEXT NOT NULL DEFAULT '');
+INSERT INTO refresh_tokens_v9(hash, legacy, session_id, expires_at, rotated, created_at,
+                              rotated_at, next_hash)
+  SELECT hash, NOT {false}, session_id, expires_at, rotated, created_at, rotated_at, next_hash
+  FROM refresh_tokens ORDER BY id;
+DROP TABLE refresh_tokens;
+ALTER TABLE refresh_tokens_v9 RENAME TO refresh_tokens;
+CREATE INDEX refresh_tokens_expiry ON refresh_tokens(expires_at);
+CREATE INDEX refresh_tokens_legacy ON refresh_tokens(hash) WHERE legacy;
+)sql";
+
 std::string_view Word(const SchemaWords& words, std::string_view name) {
   if (name == "serial_key") return words.serial_key;
   if (name == "int64") return words.int64;
@@ -161,7 +188,7 @@ std::string Spell(std::string_view script, const SchemaWords& words) {
 std::string MigrationScript(const Dialect& dialect, int64_t version) {
   static constexpr const char* kScripts[] = {kSchemaV1, kSchemaV2, kSchemaV3,
                                              kSchemaV4, kSchemaV5, kSchemaV6,
-                                             kSchemaV7, kSchemaV8};
+                                             kSchemaV7, kSchemaV8, kSchemaV9};
   static_assert(std::size(kScripts) == kSchemaVersion);
   return Spell(kScripts[version - 1], dialect.schema_words());
 }

@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "core/refresh_rotation.h"
+#include "core/refresh_token.h"
 #include "core/retention.h"
 #include "core/session_liveness.h"
 #include "store/sql_schema.h"
@@ -103,16 +104,26 @@ bool ConsumeOtpStep(SqlConnection& c, const LoginFinish& login, int64_t step) {
   return r->Affected() == 1;
 }
 
-void CreateSession(SqlConnection& c, const LoginFinish& login) {
+// Stores a refresh token (the hash of its secret) and gives its id.
+int64_t InsertRefreshToken(SqlConnection& c, const std::string& hash,
+                           const std::string& session_id, int64_t expires_at, int64_t now) {
+  Rows r = c.Run(
+      "INSERT INTO refresh_tokens(hash, session_id, expires_at, created_at) "
+      "VALUES($1, $2, $3, $4) RETURNING id",
+      {hash, session_id, expires_at, now});
+  if (r->Count() != 1) throw SqlError("refresh token insert returned no id");
+  return r->Int(0, 0);
+}
+
+// Creates the login's session and its first refresh token; gives the token's id.
+int64_t CreateSession(SqlConnection& c, const LoginFinish& login) {
   c.Run(
       "INSERT INTO sessions(id, user_id, created_at, expires_at, address, user_agent) "
       "VALUES($1, $2, $3, $4, $5, $6)",
       {login.session_id, login.user_id, login.now, login.refresh_expires_at, login.address,
        login.user_agent});
-  c.Run(
-      "INSERT INTO refresh_tokens(hash, session_id, expires_at, created_at) "
-      "VALUES($1, $2, $3, $4)",
-      {login.refresh_hash, login.session_id, login.refresh_expires_at, login.now});
+  return InsertRefreshToken(c, login.refresh_hash, login.session_id, login.refresh_expires_at,
+                            login.now);
 }
 
 // The user's row, locked: its count of wrong otps and whether it holds.
@@ -230,10 +241,30 @@ UserUpdate ReplaceCredential(const Dialect& dialect, SqlConnection& c, SqlTransa
 // session's lock is held: PostgreSQL re-reads only the locked rows of a statement that waited
 // for their lock, so a join would see the successor as it was before the wait — not yet there.
 // (It can only be rotated under the same session lock.)
-bool SuccessorIsCurrent(SqlConnection& c, const std::string& next_hash) {
-  if (next_hash.empty()) return false;
-  Rows r = c.Run("SELECT rotated FROM refresh_tokens WHERE hash = $1", {next_hash});
+// A successor is named by its id, or (rotated before schema 9) by its hash.
+bool SuccessorIsCurrent(SqlConnection& c, int64_t next_id, const std::string& next_hash) {
+  Rows r;
+  if (next_id != 0) {
+    r = c.Run("SELECT rotated FROM refresh_tokens WHERE id = $1", {next_id});
+  } else if (!next_hash.empty()) {
+    r = c.Run("SELECT rotated FROM refresh_tokens WHERE hash = $1 AND legacy", {next_hash});
+  } else {
+    return false;
+  }
   return r->Count() > 0 && !r->Bool(0, 0);
+}
+
+// The presented token's row (by its id, or a token of before schema 9 by its hash) with its
+// session's and account's facts; the token and its session locked, which serializes
+// rotations and revocations of the session. Columns: id, hash, session_id, expires_at,
+// rotated, user_id, revoked_at, status, rotated_at, next_id, next_hash.
+Rows LockRefreshToken(SqlConnection& c, const RefreshKey& key) {
+  static const std::string kSelect =
+      "SELECT t.id, t.hash, t.session_id, t.expires_at, t.rotated, s.user_id, s.revoked_at, "
+      "u.status, t.rotated_at, t.next_id, t.next_hash FROM refresh_tokens t "
+      "JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id WHERE ";
+  if (key.id != 0) return c.Run(kSelect + "t.id = $1 FOR UPDATE OF t, s", {key.id});
+  return c.Run(kSelect + "t.hash = $1 AND t.legacy FOR UPDATE OF t, s", {key.hash});
 }
 
 RotationOutcome OutcomeOf(RotationVerdict verdict) {
@@ -442,7 +473,7 @@ Result<LoginResult> SqlStore::FinishLogin(const LoginFinish& login, const OtpMat
       result.verdict = LoginVerdict::kProvenInactive;
     } else if (step && ConsumeOtpStep(c, login, *step)) {
       ClearLoginCounts(c, login);
-      CreateSession(c, login);
+      result.refresh_id = CreateSession(c, login);
       result.verdict = LoginVerdict::kCompleted;
     } else {
       result.verdict = before.held ? LoginVerdict::kHeld
@@ -455,37 +486,31 @@ Result<LoginResult> SqlStore::FinishLogin(const LoginFinish& login, const OtpMat
   });
 }
 
-Result<RotationResult> SqlStore::RotateRefreshToken(const std::string& old_hash,
+Result<RotationResult> SqlStore::RotateRefreshToken(const RefreshKey& old,
                                                     const std::string& new_hash,
                                                     int64_t new_expires_at, int64_t now,
                                                     int64_t reuse_window_s) {
   return InTransaction<RotationResult>([&](SqlConnection& c, SqlTransaction& tx) {
     RotationResult result;
-    // Locking the token and its session serializes rotations and revocations of the session.
-    Rows r = c.Run(
-        "SELECT t.session_id, t.expires_at, t.rotated, s.user_id, s.revoked_at, u.status, "
-        "t.rotated_at, t.next_hash FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id "
-        "JOIN users u ON u.id = s.user_id WHERE t.hash = $1 FOR UPDATE OF t, s",
-        {old_hash});
-    if (r->Count() == 0) return result;  // kUnknown
-    result.session_id = r->Text(0, 0);
-    result.user_id = r->Int(0, 3);
-    result.status = StatusFromText(r->Text(0, 5));
-    result.rotated_at = r->Int(0, 6);
-    const RotationFacts facts{r->Int(0, 1), r->Bool(0, 2), result.rotated_at,
-                              SuccessorIsCurrent(c, r->Text(0, 7)), !r->IsNull(0, 4),
-                              result.status};
+    Rows r = LockRefreshToken(c, old);
+    if (r->Count() == 0 || !ConstantTimeEquals(r->Text(0, 1), old.hash)) return result;
+    const int64_t old_id = r->Int(0, 0);
+    result.session_id = r->Text(0, 2);
+    result.user_id = r->Int(0, 5);
+    result.status = StatusFromText(r->Text(0, 7));
+    result.rotated_at = r->Int(0, 8);
+    result.next_id = r->Int(0, 9);
+    const RotationFacts facts{r->Int(0, 3), r->Bool(0, 4), result.rotated_at,
+                              SuccessorIsCurrent(c, result.next_id, r->Text(0, 10)),
+                              !r->IsNull(0, 6), result.status};
     const RotationVerdict verdict = DecideRotation(facts, now, reuse_window_s);
     if (verdict == RotationVerdict::kReuseDetected) {
       RevokeSessionLocked(*dialect_, c, result.session_id, now);
     } else if (verdict == RotationVerdict::kRotate) {
-      c.Run("UPDATE refresh_tokens SET rotated = TRUE, rotated_at = $2, next_hash = $3 "
-            "WHERE hash = $1",
-            {old_hash, now, new_hash});
-      c.Run(
-          "INSERT INTO refresh_tokens(hash, session_id, expires_at, created_at) "
-          "VALUES($1, $2, $3, $4)",
-          {new_hash, result.session_id, new_expires_at, now});
+      result.next_id = InsertRefreshToken(c, new_hash, result.session_id, new_expires_at, now);
+      c.Run("UPDATE refresh_tokens SET rotated = TRUE, rotated_at = $2, next_id = $3 "
+            "WHERE id = $1",
+            {old_id, now, result.next_id});
       c.Run("UPDATE sessions SET refreshed_at = $2, expires_at = $3 WHERE id = $1",
             {result.session_id, now, new_expires_at});
       result.rotated_at = now;

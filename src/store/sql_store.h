@@ -57,9 +57,9 @@ class SqlStore final : public Store {
   Status ClearAttempts(const std::string& username) override;
   Result<LoginResult> FinishLogin(const LoginFinish& login, const OtpMatcher& match_otp) override;
   using Store::RotateRefreshToken;
-  Result<RotationResult> RotateRefreshToken(const std::string& old_hash,
-                                            const std::string& new_hash, int64_t new_expires_at,
-                                            int64_t now, int64_t reuse_window_s) override;
+  Result<RotationResult> RotateRefreshToken(const RefreshKey& old, const std::string& new_hash,
+                                            int64_t new_expires_at, int64_t now,
+                                            int64_t reuse_window_s) override;
   Result<std::optional<SessionRecord>> FindSession(const std::string& session_id) override;
   Result<SessionEnd> RevokeSession(const std::string& session_id, int64_t now) override;
   Result<std::vector<SessionInfo>> ListSessions(int64_t user_id, int64_t now, int64_t access_ttl_s,

@@ -2,7 +2,7 @@
 
 namespace authgate {
 
-Result<LoginCompletion> Store::CompleteLogin(const std::string& username, int64_t user_id,
+Result<CompletedLogin> Store::CompleteLogin(const std::string& username, int64_t user_id,
                                              int64_t otp_step, const std::string& session_id,
                                              const std::string& refresh_hash,
                                              int64_t refresh_expires_at, int64_t now) {
@@ -17,8 +17,8 @@ Result<LoginCompletion> Store::CompleteLogin(const std::string& username, int64_
   Result<LoginResult> finished =
       FinishLogin(login, [otp_step] { return std::optional<int64_t>(otp_step); });
   if (!finished) return finished.failure();
-  return finished->verdict == LoginVerdict::kCompleted ? LoginCompletion::kCompleted
-                                                       : LoginCompletion::kOtpStepUsed;
+  if (finished->verdict != LoginVerdict::kCompleted) return CompletedLogin{};
+  return CompletedLogin{LoginCompletion::kCompleted, finished->refresh_id};
 }
 
 }  // namespace authgate

@@ -70,6 +70,11 @@ enum class UserUpdate { kUpdated, kNoSuchUser };
 // CompleteLogin: whether the otp step was still unused (nothing is written when it was not).
 enum class LoginCompletion { kCompleted, kOtpStepUsed };
 
+struct CompletedLogin {
+  LoginCompletion completion = LoginCompletion::kOtpStepUsed;
+  int64_t refresh_id = 0;  // kCompleted: the stored refresh token's id (core/refresh_token.h)
+};
+
 // The last step of a login whose password was proven (FinishLogin).
 struct LoginFinish {
   std::string username;  // as stored: whose §2 failure count this attempt is
@@ -96,6 +101,7 @@ struct LoginResult {
   LoginVerdict verdict = LoginVerdict::kWrongOtp;
   bool now_held = false;  // this failure reached lockout.otp_failures_before_hold
   AttemptState attempts;  // the §2 state after a failure
+  int64_t refresh_id = 0; // kCompleted: the stored refresh token's id (core/refresh_token.h)
 };
 
 // Gives the otp step the submitted code proves, or nothing.
@@ -121,12 +127,22 @@ enum class RotationOutcome {
                    // changed; `rotated_at` is when the first answer was given
 };
 
+// A presented refresh token as the store finds it (core/refresh_token.h): by its row id, the
+// hash of its secret compared in constant time; or, id 0, a token issued before schema 9, by
+// its hash among the rows of that time.
+struct RefreshKey {
+  int64_t id = 0;
+  std::string hash;
+};
+
 struct RotationResult {
   RotationOutcome outcome = RotationOutcome::kUnknown;
   std::string session_id;
   int64_t user_id = 0;
   AccountStatus status = AccountStatus::kActive;
   int64_t rotated_at = 0;  // kRotated: now; kReplayed: the first rotation's time
+  int64_t next_id = 0;     // kRotated, kReplayed: the successor's id (0: a token issued before
+                           // schema 9, which is its bare secret)
 };
 
 struct SigningKeyRecord {
@@ -205,26 +221,27 @@ class Store {
   // otps than the limit are ever matched for one user between two successful logins.
   virtual Result<LoginResult> FinishLogin(const LoginFinish& login, const OtpMatcher& match_otp) = 0;
   // FinishLogin for an active account whose otp proved `otp_step`, never held (seeding, tests).
-  Result<LoginCompletion> CompleteLogin(const std::string& username, int64_t user_id,
+  Result<CompletedLogin> CompleteLogin(const std::string& username, int64_t user_id,
                                         int64_t otp_step, const std::string& session_id,
                                         const std::string& refresh_hash,
                                         int64_t refresh_expires_at, int64_t now);
 
   // Sessions and refresh tokens (stored as hashes only); a session is made by CompleteLogin.
-  // Rotates `old_hash` to `new_hash` iff it is current, unexpired, its session is live and the
-  // account is active (a rotation also sets its session's refreshed_at and expires_at: SessionInfo).
+  // Rotates `old` to a new token whose secret hashes to `new_hash` (its id: the result's
+  // next_id) iff `old` is current, unexpired, its session is live and the account is active (a
+  // rotation also sets its session's refreshed_at and expires_at: SessionInfo). A key whose id
+  // exists but whose hash differs is kUnknown, like an id that does not exist.
   // Presenting an already-rotated token revokes the session — unless, with
   // `reuse_window_s` > 0 (SPEC §10.2), it is the token rotated last and its rotation is at most
   // that old: kReplayed, nothing written. One rotation wins however many race.
-  virtual Result<RotationResult> RotateRefreshToken(const std::string& old_hash,
+  virtual Result<RotationResult> RotateRefreshToken(const RefreshKey& old,
                                                     const std::string& new_hash,
                                                     int64_t new_expires_at, int64_t now,
                                                     int64_t reuse_window_s) = 0;
   // Without a replay window (SPEC §2).
-  Result<RotationResult> RotateRefreshToken(const std::string& old_hash,
-                                            const std::string& new_hash, int64_t new_expires_at,
-                                            int64_t now) {
-    return RotateRefreshToken(old_hash, new_hash, new_expires_at, now, 0);
+  Result<RotationResult> RotateRefreshToken(const RefreshKey& old, const std::string& new_hash,
+                                            int64_t new_expires_at, int64_t now) {
+    return RotateRefreshToken(old, new_hash, new_expires_at, now, 0);
   }
   virtual Result<std::optional<SessionRecord>> FindSession(const std::string& session_id) = 0;
   virtual Result<SessionEnd> RevokeSession(const std::string& session_id, int64_t now) = 0;

@@ -250,6 +250,26 @@ class RefreshTest(SharedServerTest):
         self.assertEnvelopeError(self.server.verify(rotated["accessToken"], totp(user["totpSecret"])),
                                  401, [("Authorization", "Token_Invalid")])
 
+    def test_tokens_are_an_id_and_a_secret_stored_as_its_hash(self):
+        """docs/decisions.md: "<id>.<secret>"; the id finds the row, only the secret proves it."""
+        user, tokens = self.logged_in()
+        first = tokens["refreshToken"]
+        self.assertRegex(first, r"^[1-9][0-9]*\.[A-Za-z0-9_-]{43}$")
+        row, secret = first.split(".")
+        other = self.logged_in()[1]["refreshToken"].split(".")[1]
+        for forged in (row + "." + other, row + "." + secret[:-1], str(int(row) + 1) + "." + secret,
+                       "0" + first, row + ".." + secret, secret):
+            self.assertEnvelopeError(self.server.refresh(forged), 401, [("refreshToken", "Token_Invalid")])
+        second = self.server.refresh(first).json["details"]["refreshToken"]  # nothing was revoked
+        self.assertRegex(second, r"^[1-9][0-9]*\.[A-Za-z0-9_-]{43}$")
+        self.assertEnvelopeError(self.server.refresh(row + "." + other), 401, [("refreshToken", "Token_Invalid")])
+        self.assertEqual(self.server.refresh(second).status, 200)  # a rotated row's id: no reuse
+        db = os.path.join(self.server.dir, "authgate-data", "authgate.db")
+        dump = subprocess.run(["sqlite3", db, ".dump"], capture_output=True, text=True).stdout
+        self.assertIn("INSERT INTO refresh_tokens", dump)
+        for token in (first, second):
+            self.assertNotIn(token.split(".")[1], dump)
+
     def test_concurrent_refreshes_have_one_winner(self):
         for _ in range(3):
             _, tokens = self.logged_in()

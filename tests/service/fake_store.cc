@@ -193,7 +193,9 @@ Result<LoginResult> FakeStore::FinishLogin(const LoginFinish& login, const OtpMa
     sessions_[login.session_id] = {login.session_id, login.user_id, login.now, false, {}};
     session_info_[login.session_id] = {login.session_id, login.now, 0, login.refresh_expires_at,
                                        login.address, login.user_agent};
-    refresh_tokens_[login.refresh_hash] = {login.session_id, login.refresh_expires_at, false, 0, ""};
+    result.refresh_id = next_refresh_id_++;
+    refresh_tokens_[result.refresh_id] = {login.refresh_hash, login.session_id,
+                                          login.refresh_expires_at};
     result.verdict = LoginVerdict::kCompleted;
     return result;
   }
@@ -216,29 +218,33 @@ void FakeStore::CountLoginFailure(const LoginFinish& login, UserRecord& user,
   result.now_held = hold.held;
 }
 
-Result<RotationResult> FakeStore::RotateRefreshToken(const std::string& old_hash,
+Result<RotationResult> FakeStore::RotateRefreshToken(const RefreshKey& key,
                                                      const std::string& new_hash,
                                                      int64_t new_expires_at, int64_t now,
                                                      int64_t reuse_window_s) {
   if (std::optional<Error> refused = EnterWrite()) return *refused;
   std::lock_guard<std::mutex> lock(mutex_);
   RotationResult result;
-  auto token = refresh_tokens_.find(old_hash);
-  if (token == refresh_tokens_.end()) return result;  // kUnknown
+  auto token = refresh_tokens_.find(key.id);
+  if (token == refresh_tokens_.end() || token->second.hash != key.hash) return result;  // kUnknown
   RefreshToken& old = token->second;
   const SessionRecord& session = sessions_.at(old.session_id);
   result.session_id = session.id;
   result.user_id = session.user_id;
   result.status = users_.at(session.user_id).status;
   result.rotated_at = old.rotated_at;
-  auto next = refresh_tokens_.find(old.next_hash);
+  result.next_id = old.next_id;
+  auto next = refresh_tokens_.find(old.next_id);
   const RotationFacts facts{old.expires_at, old.rotated, old.rotated_at,
                             next != refresh_tokens_.end() && !next->second.rotated,
                             session.revoked, result.status};
   switch (DecideRotation(facts, now, reuse_window_s)) {
     case RotationVerdict::kRotate:
-      old = {old.session_id, old.expires_at, true, now, new_hash};
-      refresh_tokens_[new_hash] = {session.id, new_expires_at, false, 0, ""};
+      result.next_id = next_refresh_id_++;
+      old.rotated = true;
+      old.rotated_at = now;
+      old.next_id = result.next_id;
+      refresh_tokens_[result.next_id] = {new_hash, session.id, new_expires_at};
       session_info_[session.id].refreshed_at = now;
       session_info_[session.id].expires_at = new_expires_at;
       result.rotated_at = now;

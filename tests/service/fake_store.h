@@ -56,9 +56,9 @@ class FakeStore final : public Store {
   Status ClearAttempts(const std::string& username) override;
   Result<LoginResult> FinishLogin(const LoginFinish& login, const OtpMatcher& match_otp) override;
   using Store::RotateRefreshToken;
-  Result<RotationResult> RotateRefreshToken(const std::string& old_hash,
-                                            const std::string& new_hash, int64_t new_expires_at,
-                                            int64_t now, int64_t reuse_window_s) override;
+  Result<RotationResult> RotateRefreshToken(const RefreshKey& old, const std::string& new_hash,
+                                            int64_t new_expires_at, int64_t now,
+                                            int64_t reuse_window_s) override;
   Result<std::optional<SessionRecord>> FindSession(const std::string& session_id) override;
   Result<SessionEnd> RevokeSession(const std::string& session_id, int64_t now) override;
   Result<std::vector<SessionInfo>> ListSessions(int64_t user_id, int64_t now, int64_t access_ttl_s,
@@ -80,11 +80,12 @@ class FakeStore final : public Store {
 
  private:
   struct RefreshToken {
+    std::string hash;
     std::string session_id;
     int64_t expires_at = 0;
     bool rotated = false;
     int64_t rotated_at = 0;
-    std::string next_hash;
+    int64_t next_id = 0;
   };
 
   // Counts the call; false when the store is failing.
@@ -115,7 +116,8 @@ class FakeStore final : public Store {
   std::set<std::pair<int64_t, int64_t>> used_steps_;  // (user id, otp step)
   std::map<std::string, SessionRecord> sessions_;
   std::map<std::string, SessionInfo> session_info_;     // by id; expires_at: the refresh token's
-  std::map<std::string, RefreshToken> refresh_tokens_;  // by hash
+  std::map<int64_t, RefreshToken> refresh_tokens_;      // by id (no tokens of before ids)
+  int64_t next_refresh_id_ = 1;
   std::vector<SigningKeyRecord> keys_;
   std::vector<Change> changes_;
   std::map<std::string, std::string> settings_;

@@ -38,6 +38,25 @@ TEST_F(RefreshFlowTest, ACurrentTokenRotates) {
 
 TEST_F(RefreshFlowTest, AnUnknownTokenIsInvalid) { ExpectInvalid(Refresh("no such token")); }
 
+// core/refresh_token.h: "<id>.<secret>". A token's id with another secret is unknown (and
+// revokes nothing); a token no spelling of which this server issues is refused unread.
+TEST_F(RefreshFlowTest, ATokenIsItsIdAndItsSecret) {
+  const size_t dot = session.refresh_token.find('.');
+  ASSERT_NE(dot, std::string::npos);
+  const std::string id = session.refresh_token.substr(0, dot);
+  const std::string secret = session.refresh_token.substr(dot + 1);
+  ExpectInvalid(Refresh(id + "." + secret + "x"));
+  ExpectInvalid(Refresh(secret));  // the secret alone: a token of before ids, not stored
+  ExpectInvalid(Refresh("0" + id + "." + secret));  // not the canonical id
+  const uint64_t calls = world.store.calls();
+  ExpectInvalid(Refresh(id + ".." + secret));
+  EXPECT_EQ(world.store.calls(), calls);  // malformed: the store was not asked
+  EXPECT_FALSE((*world.store.FindSession(session.session_id))->revoked);
+  Outcome<TokenGrant> rotated = Refresh(session.refresh_token);
+  ASSERT_TRUE(rotated.value);
+  EXPECT_NE(rotated.value->refresh_token.find('.'), std::string::npos);
+}
+
 TEST_F(RefreshFlowTest, AnExpiredTokenIsInvalid) {
   world.clock.Advance(world.settings.refresh_ttl_s);
   ExpectInvalid(Refresh(session.refresh_token));

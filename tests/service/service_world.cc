@@ -8,6 +8,7 @@
 
 #include "core/password.h"
 #include "core/random.h"
+#include "core/refresh_token.h"
 #include "core/totp.h"
 #include "service/token_issuer.h"
 #include "service/totp_sealing.h"
@@ -72,12 +73,15 @@ TestSession ServiceWorld::OpenSession(const TestAccount& account) {
   const int64_t now = clock.NowSeconds();
   TokenIssuer issuer(keys, settings);
   NewRefreshToken refresh = issuer.NewRefresh();
-  TestSession session{RandomId(), "", refresh.token};
+  TestSession session{RandomId(), "", ""};
   // A step of its own per session: the fake keeps login steps single-use.
-  (void)*store.CompleteLogin(account.username, account.id, ++last_step_, session.session_id,
-                             refresh.hash, now + settings.refresh_ttl_s, now);
+  const CompletedLogin made = *store.CompleteLogin(account.username, account.id, ++last_step_,
+                                                   session.session_id, refresh.hash,
+                                                   now + settings.refresh_ttl_s, now);
+  session.refresh_token = JoinRefreshToken(made.refresh_id, refresh.secret);
   session.access_token =
-      issuer.Grant(account.id, session.session_id, refresh.token, now).value->access_token;
+      issuer.Grant(account.id, session.session_id, session.refresh_token, now)
+          .value->access_token;
   return session;
 }
 

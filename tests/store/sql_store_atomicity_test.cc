@@ -138,11 +138,13 @@ class SqlStoreAtomicity : public ::testing::TestWithParam<Engine> {
 // PostgreSQL's former Prune ran each DELETE on its own: a failure after the first one left the
 // session deleted and its tokens behind.
 TEST_P(SqlStoreAtomicity, AFailedPruneDeletesNothing) {
-  ASSERT_EQ(*store_->CompleteLogin("alice", alice_, 1, "s1", "r1", kNow + 10, kNow), LoginCompletion::kCompleted);
+  const CompletedLogin made = *store_->CompleteLogin("alice", alice_, 1, "s1", "r1", kNow + 10, kNow);
+  ASSERT_EQ(made.completion, LoginCompletion::kCompleted);
   faults_.FailNext("DELETE FROM refresh_tokens");
   EXPECT_FALSE(store_->Prune(kNow + 100, 0, kPolicy).ok());
   EXPECT_TRUE(store_->FindSession("s1")->has_value());
-  EXPECT_EQ(store_->RotateRefreshToken("r1", "r2", kNow + 200, kNow + 100)->outcome,
+  EXPECT_EQ(store_->RotateRefreshToken({made.refresh_id, "r1"}, "r2", kNow + 200, kNow + 100)
+                ->outcome,
             RotationOutcome::kExpired);
   ASSERT_TRUE(store_->Prune(kNow + 100, 0, kPolicy).ok());
   EXPECT_FALSE(store_->FindSession("s1")->has_value());
@@ -172,14 +174,22 @@ TEST_P(SqlStoreAtomicity, ARefusedAttemptUnderALockWritesNothing) {
   EXPECT_EQ(*store_->GetAttemptState("ghost"), locked);
 }
 
+// The rotation's last statement fails: the successor it inserted and the mark on the old token
+// are rolled back with it.
 TEST_P(SqlStoreAtomicity, AFailedRotationLeavesTheTokenCurrent) {
-  ASSERT_EQ(*store_->CompleteLogin("alice", alice_, 1, "s1", "r1", kNow + 100, kNow), LoginCompletion::kCompleted);
-  faults_.FailNext("INSERT INTO refresh_tokens");
-  EXPECT_FALSE(store_->RotateRefreshToken("r1", "r2", kNow + 100, kNow).ok());
-  EXPECT_EQ(store_->RotateRefreshToken("r1", "r3", kNow + 100, kNow)->outcome,
-            RotationOutcome::kRotated);
-  EXPECT_EQ(store_->RotateRefreshToken("r2", "r4", kNow + 100, kNow)->outcome,
+  const CompletedLogin made = *store_->CompleteLogin("alice", alice_, 1, "s1", "r1", kNow + 100, kNow);
+  ASSERT_EQ(made.completion, LoginCompletion::kCompleted);
+  faults_.FailNext("UPDATE sessions SET refreshed_at");
+  EXPECT_FALSE(store_->RotateRefreshToken({made.refresh_id, "r1"}, "r2", kNow + 100, kNow).ok());
+  Result<RotationResult> rotated =
+      store_->RotateRefreshToken({made.refresh_id, "r1"}, "r3", kNow + 100, kNow);
+  ASSERT_EQ(rotated->outcome, RotationOutcome::kRotated);
+  EXPECT_EQ(store_->RotateRefreshToken({rotated->next_id, "r2"}, "r4", kNow + 100, kNow)->outcome,
             RotationOutcome::kUnknown);
+  EXPECT_EQ(store_->RotateRefreshToken({0, "r2"}, "r4", kNow + 100, kNow)->outcome,
+            RotationOutcome::kUnknown);
+  EXPECT_EQ(store_->RotateRefreshToken({rotated->next_id, "r3"}, "r4", kNow + 100, kNow)->outcome,
+            RotationOutcome::kRotated);
 }
 
 TEST_P(SqlStoreAtomicity, AFailedBulkCreationCreatesNoUser) {
