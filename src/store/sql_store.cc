@@ -254,16 +254,18 @@ bool SuccessorIsCurrent(SqlConnection& c, int64_t next_id, const std::string& ne
   return r->Count() > 0 && !r->Bool(0, 0);
 }
 
-// The presented token's row (by its id, or a token of before schema 9 by its hash) with its
-// session's and account's facts; the token and its session locked, which serializes
-// rotations and revocations of the session. Columns: id, hash, session_id, expires_at,
-// rotated, user_id, revoked_at, status, rotated_at, next_id, next_hash.
+// The presented token's row (by its id, or a token of before schema 9 by its hash only: one
+// spelling per token) with its session's and account's facts; the token and its session
+// locked, which serializes rotations and revocations of the session. Columns: id, hash,
+// session_id, expires_at, rotated, user_id, revoked_at, status, rotated_at, next_id, next_hash.
 Rows LockRefreshToken(SqlConnection& c, const RefreshKey& key) {
   static const std::string kSelect =
       "SELECT t.id, t.hash, t.session_id, t.expires_at, t.rotated, s.user_id, s.revoked_at, "
       "u.status, t.rotated_at, t.next_id, t.next_hash FROM refresh_tokens t "
       "JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id WHERE ";
-  if (key.id != 0) return c.Run(kSelect + "t.id = $1 FOR UPDATE OF t, s", {key.id});
+  if (key.id != 0) {
+    return c.Run(kSelect + "t.id = $1 AND NOT t.legacy FOR UPDATE OF t, s", {key.id});
+  }
   return c.Run(kSelect + "t.hash = $1 AND t.legacy FOR UPDATE OF t, s", {key.hash});
 }
 

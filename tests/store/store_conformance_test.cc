@@ -1117,6 +1117,11 @@ void ExpectOldTokensSurvive(const std::string& url, const std::function<void()>&
   Result<std::unique_ptr<Store>> upgraded = OpenStore(url);
   ASSERT_TRUE(upgraded.ok()) << upgraded.error();
   Store& store = **upgraded;
+  for (int64_t id : {1, 2}) {  // the old rows' ids: an old token is found by its hash only
+    EXPECT_EQ(store.RotateRefreshToken({id, id == 1 ? "r1" : "r2"}, "y", now + 300, now + 55, 10)
+                  ->outcome,
+              RotationOutcome::kUnknown);
+  }
   RotationResult replay = *store.RotateRefreshToken({0, "r1"}, "r2", now + 300, now + 55, 10);
   EXPECT_EQ(replay.outcome, RotationOutcome::kReplayed);
   EXPECT_EQ(replay.next_id, 0);
